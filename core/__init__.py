@@ -1,0 +1,7 @@
+"""The Voronka host: plugins, hooks, storage, migrations and security.
+
+Core imports nothing of Voronka's above it (plugins, web); everything CRM-specific arrives through hooks.
+"""
+
+HOOK_API_VERSION = "1.0"
+"""Version of the host hook API. Plugins declare the range they support in their manifest."""

@@ -1,0 +1,1 @@
+"""Security: passwords, route markers, permissions and roles, visibility scopes, throttling."""

@@ -1,0 +1,43 @@
+"""Password hashing with argon2id; a hash that needs an upgrade is rehashed at the next login."""
+
+from __future__ import annotations
+
+import hashlib
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("voronka-dummy-password")
+
+MIN_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """True when ``password`` matches; an unknown user is checked against a dummy hash to keep timing flat."""
+    try:
+        return _hasher.verify(stored or _DUMMY, password) and bool(stored)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_LENGTH:
+        return f"The password must be at least {MIN_LENGTH} characters long."
+    return None
+
+
+def session_auth_hash(stored: str) -> str:
+    """A short fingerprint of the password hash kept in the session: changing the password logs others out."""
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]

@@ -1,0 +1,82 @@
+"""Permissions are declared by plugins; roles are admin-editable sets of them, with four defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Role, RolePermission, SettingValue
+from ..state import bump
+
+ADMIN = "core.admin"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission key (namespaced: ``notes.edit``) and the default roles that get it when first seen."""
+
+    key: str
+    label: str
+    description: str = ""
+    default_roles: tuple[str, ...] = ()
+
+
+CORE_PERMISSIONS = [
+    Permission(ADMIN, "Administer Voronka", "Everything: plugins, users, roles, settings.", ("admin",)),
+    Permission("core.users.view", "See the user directory", "", ("admin", "manager", "sales", "operator")),
+    Permission("core.search", "Use the global search", "", ("admin", "manager", "sales", "operator")),
+]
+
+DEFAULT_ROLES: dict[str, tuple[str, str]] = {
+    "admin": ("Administrator", "all"),
+    "manager": ("Sales manager", "under"),
+    "sales": ("Sales person", "own"),
+    "operator": ("Contact-centre operator", "team"),
+}
+
+VISIBILITY_LABELS = {
+    "own": "Own records (and their teams' queues)",
+    "team": "Records of their teams",
+    "under": "Everyone under them in the hierarchy",
+    "all": "All records",
+}
+
+_KNOWN_KEY = "known_permissions"
+
+
+def sync_roles(session: Session, permissions: Iterable[Permission]) -> None:
+    """Create missing default roles and grant newly declared permissions to their default roles.
+
+    A permission is granted by default only the first time it is seen, so an admin's later removal
+    of it from a role sticks.
+    """
+    roles = {r.key: r for r in session.scalars(select(Role))}
+    for key, (label, visibility) in DEFAULT_ROLES.items():
+        if key not in roles:
+            role = Role(key=key, label=label, visibility=visibility, builtin=True)
+            session.add(role)
+            roles[key] = role
+    session.flush()
+    known_row = session.get(SettingValue, ("core", _KNOWN_KEY))
+    known = set(known_row.value if known_row else [])
+    grants = {(rp.role_id, rp.permission) for rp in session.scalars(select(RolePermission))}
+    changed = False
+    for perm in permissions:
+        if perm.key in known:
+            continue
+        for role_key in perm.default_roles:
+            role = roles.get(role_key)
+            if role is not None and (role.id, perm.key) not in grants:
+                session.add(RolePermission(role_id=role.id, permission=perm.key))
+                grants.add((role.id, perm.key))
+        known.add(perm.key)
+        changed = True
+    if changed:
+        if known_row is None:
+            session.add(SettingValue(plugin="core", key=_KNOWN_KEY, value=sorted(known)))
+        else:
+            known_row.value = sorted(known)
+        bump(session, "security")

@@ -1,0 +1,1 @@
+"""Voronka: an open-source, plugin-based CRM."""

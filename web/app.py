@@ -1,0 +1,231 @@
+"""The application factory: settings in, a Starlette app with every enabled plugin's routes out."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Router
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from voronka.core import i18n
+from voronka.core.config import Settings
+from voronka.core.db import check_connection, make_engine, make_sessionmaker, write_transaction
+from voronka.core.errors import PendingMigrations
+from voronka.core.migrate import CORE_BRANCH, Migrator
+from voronka.core.plugins import PluginHost, entry_point_sources, module_source
+from voronka.core.security.permissions import CORE_PERMISSIONS, sync_roles
+from voronka.core.settings_store import SettingsStore
+
+from . import core_hooks
+from .guard import guard_routes
+from .middleware import BodyLimit, SecurityHeaders, VoronkaContext
+from .routes import admin, auth, shell
+from .runtime import Runtime
+from .templating import WEB_DIR, make_environment, render
+
+log = logging.getLogger("voronka")
+
+
+class PluginGate:
+    """Mounted in front of a plugin's router: a disabled plugin's routes answer 404."""
+
+    def __init__(self, name: str, router: Router, runtime: Runtime):
+        self.name = name
+        self.router = router
+        self.runtime = runtime
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.router.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.runtime.host.is_enabled(self.name):
+            raise HTTPException(404)
+        await self.router(scope, receive, send)
+
+
+def build_host(settings: Settings, extra_sources: list[Any] | None = None) -> PluginHost:
+    sources = entry_point_sources() if settings.entry_points else []
+    for spec in settings.extra_plugins:
+        name, _, module = spec.partition("=") if "=" in spec else ("", "", spec)
+        sources.append(module_source(module, name or None))
+    sources.extend(extra_sources or [])
+    return PluginHost(
+        sources,
+        disabled=settings.disabled_plugins,
+        blocked=settings.blocked_plugins,
+        strict=settings.strict_plugins,
+        core_impls=[core_hooks],
+    )
+
+
+def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | None = None) -> Starlette:
+    """Build the app. Raises ``DatabaseUnavailable`` or ``PendingMigrations`` with a message that says
+    what to do; plugins with pending or failed migrations are disabled, not fatal.
+    """
+    settings = settings or Settings.load()
+    settings.ensure_secret()
+    engine = make_engine(settings.database_url)
+    check_connection(engine)
+    host = build_host(settings, extra_sources)
+    migrator = Migrator(engine, host)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        host=host,
+        migrator=migrator,
+        settings_store=SettingsStore(),
+    )
+    _check_migrations(runtime)
+    runtime.templates = make_environment(host, settings.template_dir)
+    i18n.load_catalogs(_locale_dirs(host))
+    _collect_settings_schemas(runtime)
+    with write_transaction(runtime.sessions) as session:
+        _sync_permissions(session, host)
+    runtime.sync(force=True)
+
+    routes: list[BaseRoute] = [
+        *guard_routes(shell.routes + auth.routes + admin.routes),
+        Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
+    ]
+    for info in host.loaded:
+        static = info.subdir("static")
+        if static is not None:
+            routes.append(Mount(f"/static/plugins/{info.name}", app=StaticFiles(directory=str(static)),
+                                name=f"static-{info.name}"))  # fmt: skip
+    for info in host.loaded:
+        plugin_routes: list[BaseRoute] = []
+        impl = getattr(info.hooks, "routes", None)
+        if impl is not None:
+            try:
+                plugin_routes = list(impl() or [])
+            except Exception as exc:
+                host.fail(info.name, f"failed to list its routes: {type(exc).__name__}: {exc}")
+                continue
+        if plugin_routes:
+            router = Router(guard_routes(plugin_routes))
+            routes.append(Mount(f"/{info.name}", app=PluginGate(info.name, router, runtime), name=info.name))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for _name, _ in host.call_ordered("startup", app=app):
+            pass
+        try:
+            yield
+        finally:
+            for name in reversed(host.order):
+                impl = getattr(host.plugins[name].hooks, "shutdown", None)
+                if impl is not None and host.is_enabled(name):
+                    try:
+                        impl(app=app)
+                    except Exception:
+                        log.exception("plugin %s failed in shutdown", name)
+            engine.dispose()
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders, hsts=settings.secure_cookies),
+            Middleware(BodyLimit, limit=settings.max_body_bytes),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="voronka_session",
+                max_age=settings.session_max_age,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+            Middleware(VoronkaContext, runtime=runtime),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},  # type: ignore[dict-item]
+        lifespan=lifespan,
+    )
+    app.state.voronka = runtime
+    return app
+
+
+def _check_migrations(runtime: Runtime) -> None:
+    pending = runtime.migrator.pending()
+    if CORE_BRANCH in pending:
+        raise PendingMigrations(
+            "The database schema is older than this Voronka. Run `voronka db upgrade` (back up first)."
+        )
+    for name in pending:
+        runtime.host.fail(name, "has migrations that have not run; run `voronka db upgrade`")
+
+
+def _locale_dirs(host: PluginHost) -> list[Path]:
+    dirs = [WEB_DIR / "locale"]
+    dirs += [d for d in (p.subdir("locale") for p in host.loaded) if d is not None]
+    return dirs
+
+
+def _collect_settings_schemas(runtime: Runtime) -> None:
+    for info in runtime.host.loaded:
+        impl = getattr(info.hooks, "settings_schema", None)
+        if impl is not None:
+            runtime.settings_store.schemas[info.name] = list(impl() or [])
+
+
+def _sync_permissions(session: Session, host: PluginHost) -> None:
+    perms = list(CORE_PERMISSIONS)
+    for batch in host.all_hooks.permissions():
+        perms.extend(batch or [])
+    sync_roles(session, perms)
+
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Log in to continue.",
+    403: "You do not have permission to do that.",
+    404: "There is nothing at this address. It may have moved, or the plugin that served it is switched off.",
+    405: "This address does not accept that kind of request.",
+    413: "The upload is too large.",
+    429: "Too many requests. Wait a minute and try again.",
+}
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    detail = exc.detail if exc.detail and exc.detail not in _REASON_PHRASES else MESSAGES.get(exc.status_code, "")
+    headers = dict(exc.headers or {})
+    if _wants_json(request):
+        return JSONResponse({"error": detail, "status": exc.status_code}, exc.status_code, headers=headers)
+    if "user" not in request.scope or request.app.state.voronka.templates is None:
+        return PlainTextResponse(detail, exc.status_code, headers=headers)
+    return render(request, "error.html", {"status": exc.status_code, "message": i18n.gettext(detail)},
+                  block="content", status_code=exc.status_code, headers=headers)  # fmt: skip
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "Something went wrong on our side. Nothing you entered was saved twice; try again in a moment."
+    if _wants_json(request):
+        return JSONResponse({"error": message, "status": 500}, 500)
+    try:
+        return render(request, "error.html", {"status": 500, "message": i18n.gettext(message)}, status_code=500)
+    except Exception:
+        return PlainTextResponse(message, 500)
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+_REASON_PHRASES = {
+    "Not Found", "Forbidden", "Unauthorized", "Method Not Allowed", "Bad Request", "Internal Server Error",
+    "Too Many Requests", "Request Entity Too Large", "Content Too Large",
+}  # fmt: skip

@@ -1,0 +1,37 @@
+"""Helpers for route handlers: the request's database session, the runtime, the user, form errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from .runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.voronka
+
+
+def db(request: Request) -> Session:
+    """The request's session, opened on first use and closed when the response is sent."""
+    state = request.scope.setdefault("state", {})
+    session = state.get("db")
+    if session is None:
+        session = state["db"] = runtime(request).sessions()
+    return session
+
+
+def user(request: Request) -> Any:
+    return request.scope.get("user")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def form_dict(request: Request) -> dict[str, str]:
+    """The submitted form as plain strings (files are ignored here)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}

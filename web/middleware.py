@@ -1,0 +1,147 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
+
+Order, outermost first: security headers → body size limit → session cookie → Voronka context
+(state sync, current user, language, request database session).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from voronka.core import i18n
+from voronka.core.security.users import ANONYMOUS
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    ),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, hsts: bool = False):
+        self.app = app
+        self.headers = list(SECURITY_HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                existing = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in self.headers if k not in existing
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length and while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = False
+                    await _plain(send, 400, "The Content-Length header is not a number.")
+                    return
+                if too_big:
+                    await _plain(send, 413, f"The request is larger than {self.limit // (1024 * 1024)} MB.")
+                    return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await _plain(send, 413, f"The request is larger than {self.limit // (1024 * 1024)} MB.")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+class VoronkaContext:
+    """Per request: refresh shared state, resolve the user, pick the language, close the DB session."""
+
+    def __init__(self, app: ASGIApp, runtime: Any):
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        runtime = self.runtime
+        runtime.sync()
+        session = scope.setdefault("session", {})
+        user: Any = ANONYMOUS
+        uid = session.get("uid")
+        if isinstance(uid, int):
+            found = runtime.user(uid)
+            if found is not None and secrets.compare_digest(found.auth_hash, str(session.get("auth", ""))):
+                user = found
+            else:
+                session.clear()
+        if "csrf" not in session and not _is_static(scope):
+            session["csrf"] = secrets.token_urlsafe(24)
+        scope["user"] = user
+        scope.setdefault("state", {})
+        accept = None
+        for key, value in scope.get("headers", []):
+            if key == b"accept-language":
+                accept = value.decode("latin-1")
+                break
+        token = i18n.current_language.set(
+            i18n.pick_language(accept, user.language if user.is_authenticated else session.get("lang"))
+        )
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.current_language.reset(token)
+            db = scope["state"].pop("db", None)
+            if db is not None:
+                db.close()
+
+
+def _is_static(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/static/")

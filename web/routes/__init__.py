@@ -1,0 +1,1 @@
+"""The shell's routes: sign-in, start page, search, profile, health, administration."""

@@ -1,0 +1,130 @@
+"""Jinja2 set-up: deployment overrides, then each plugin's templates, then the shell's; i18n; fragments.
+
+A route renders the full page, or only the named block when HTMX asks (``HX-Request``), from one template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from voronka.core import i18n
+from voronka.core.plugins import PluginHost
+from voronka.core.ui import NavItem, Panel
+
+log = logging.getLogger("voronka.web")
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+
+
+def make_environment(host: PluginHost, override_dir: str = "") -> Environment:
+    loaders = []
+    if override_dir:
+        loaders.append(FileSystemLoader(override_dir))
+    for info in host.loaded:
+        folder = info.subdir("templates")
+        if folder is not None:
+            loaders.append(FileSystemLoader(str(folder)))
+    loaders.append(FileSystemLoader(str(TEMPLATES_DIR)))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["datetime"] = _format_datetime
+    env.globals["languages"] = i18n.LANGUAGES
+    return env
+
+
+def _format_datetime(value: dt.datetime | None, tz: str = "UTC", fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    try:
+        zone = ZoneInfo(tz)
+    except Exception:
+        zone = ZoneInfo("UTC")
+    return format_datetime(value.astimezone(zone), format=fmt, locale=i18n.current_language.get())
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def nav_for(request: Request) -> list[NavItem]:
+    host: PluginHost = request.app.state.voronka.host
+    items: list[NavItem] = []
+    for batch in host.hook.nav_items(request=request):
+        items.extend(batch or [])
+    return sorted(items, key=lambda i: (i.order, i.label))
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    user = request.scope.get("user")
+    return {
+        "request": request,
+        "user": user,
+        "csrf_token": request.scope.get("session", {}).get("csrf", ""),
+        "lang": i18n.current_language.get(),
+        "nav": nav_for(request) if getattr(user, "is_authenticated", False) else [],
+        "path": request.url.path,
+        "app_name": "Voronka",
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render ``template``; when HTMX asks and ``block`` is given, only that block."""
+    env: Environment = request.app.state.voronka.templates
+    ctx = base_context(request)
+    if context:
+        ctx.update(context)
+    if block is not None and is_htmx(request):
+        html = render_block(env, template, block, ctx)
+    else:
+        html = env.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def render_panels(request: Request, slot: str, obj: Any = None) -> list[dict[str, Any]]:
+    """Collect panels for ``slot`` from enabled plugins; each renders in its own try/except."""
+    host: PluginHost = request.app.state.voronka.host
+    env: Environment = request.app.state.voronka.templates
+    panels: list[Panel] = []
+    try:
+        for batch in host.hook.slot(name=slot, request=request, obj=obj):
+            panels.extend(batch or [])
+    except Exception:
+        log.exception("a plugin failed while listing panels for slot %s", slot)
+    rendered = []
+    ctx = base_context(request)
+    for panel in sorted(panels, key=lambda p: (p.order, p.title)):
+        entry: dict[str, Any] = {"key": panel.key, "title": panel.title, "lazy_url": panel.lazy_url}
+        if panel.template and not panel.lazy_url:
+            try:
+                entry["html"] = Markup(env.get_template(panel.template).render({**ctx, **panel.context}))
+            except Exception:
+                log.exception("panel %s failed to render", panel.key)
+                entry["error"] = True
+        rendered.append(entry)
+    return rendered
