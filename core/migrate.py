@@ -141,7 +141,9 @@ class Migrator:
         with self.engine.begin() as conn:
             cfg = self.config(conn)
             if str(folder) not in cfg.get_main_option("version_locations", ""):
-                cfg.set_main_option("version_locations", cfg.get_main_option("version_locations") + os.pathsep + str(folder))
+                cfg.set_main_option(
+                    "version_locations", cfg.get_main_option("version_locations") + os.pathsep + str(folder)
+                )
             cfg.attributes["table_prefix"] = f"{branch}_"
             rev = command.revision(
                 cfg,

@@ -192,8 +192,7 @@ class PluginHost:
         manifest = getattr(module, "manifest", None)
         if not isinstance(manifest, Manifest):
             info.error = (
-                "has no manifest: its package must define `manifest = Manifest(...)` "
-                "from voronka.core.manifest"
+                "has no manifest: its package must define `manifest = Manifest(...)` from voronka.core.manifest"
             )
             return info
         info.manifest, info.module = manifest, module
@@ -430,9 +429,7 @@ class PluginHost:
     def caller(self, hook_name: str) -> Any:
         found = self._callers.get(hook_name)
         if found is None:
-            disabled = [
-                self.pm.get_plugin(n) for n in self.order if n not in self._enabled and self.pm.has_plugin(n)
-            ]
+            disabled = [self.pm.get_plugin(n) for n in self.order if n not in self._enabled and self.pm.has_plugin(n)]
             found = self.pm.subset_hook_caller(hook_name, disabled) if disabled else getattr(self.pm.hook, hook_name)
             self._callers[hook_name] = found
         return found

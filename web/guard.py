@@ -81,9 +81,7 @@ def guard_routes(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
         elif isinstance(route, Mount) and route.routes and not hasattr(route.app, "directory"):
             wrapped.append(Mount(route.path, routes=guard_routes(route.routes), name=route.name))
         elif isinstance(route, Route):
-            raise TypeError(
-                f"route {route.path} has a class endpoint; Voronka routes use functions so markers apply"
-            )
+            raise TypeError(f"route {route.path} has a class endpoint; Voronka routes use functions so markers apply")
         else:
             wrapped.append(route)
     return wrapped
@@ -110,9 +108,7 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise HTTPException(
-            403, "The form has expired or did not come from this site. Reload the page and try again."
-        )
+        raise HTTPException(403, "The form has expired or did not come from this site. Reload the page and try again.")
 
 
 def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
@@ -123,8 +119,9 @@ def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
     runtime = request.app.state.voronka
     with runtime.sessions() as session:
         row = session.execute(
-            select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.user_id, ApiKey.active)
-            .where(ApiKey.key_hash == hash_api_key(secret))
+            select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.user_id, ApiKey.active).where(
+                ApiKey.key_hash == hash_api_key(secret)
+            )
         ).first()
     if row is None or not row.active:
         raise HTTPException(401, "The API key is not valid or has been revoked.", {"WWW-Authenticate": "Bearer"})

@@ -17,7 +17,7 @@ from ..models import Team, User
 
 @dataclass(frozen=True)
 class MatchFact:
-    """"A record like this exists": how many, and who owns the first one (a display name)."""
+    """ "A record like this exists": how many, and who owns the first one (a display name)."""
 
     count: int
     owner: str | None

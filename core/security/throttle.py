@@ -24,7 +24,8 @@ def login_keys(username: str, client_ip: str) -> list[str]:
 def login_blocked(session: Session, keys: list[str], limit: int = LOGIN_LIMIT) -> bool:
     since = utcnow() - LOGIN_WINDOW
     counts = session.execute(
-        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_(keys), LoginAttempt.at >= since)
+        select(LoginAttempt.key, func.count())
+        .where(LoginAttempt.key.in_(keys), LoginAttempt.at >= since)
         .group_by(LoginAttempt.key)
     ).all()
     user_limit = limit

@@ -73,19 +73,23 @@ def load_user(session: Session, user_id: int) -> CurrentUser | None:
     from .passwords import session_auth_hash
 
     row = session.execute(
-        select(User.id, User.username, User.display_name, User.language, User.timezone, User.password_hash)
-        .where(User.id == user_id, User.active.is_(True))
+        select(User.id, User.username, User.display_name, User.language, User.timezone, User.password_hash).where(
+            User.id == user_id, User.active.is_(True)
+        )
     ).first()
     if row is None:
         return None
     roles = session.execute(
-        select(Role.id, Role.key, Role.visibility).join(UserRole, UserRole.role_id == Role.id)
+        select(Role.id, Role.key, Role.visibility)
+        .join(UserRole, UserRole.role_id == Role.id)
         .where(UserRole.user_id == user_id)
     ).all()
     role_ids = [r.id for r in roles]
-    perms = frozenset(
-        session.scalars(select(RolePermission.permission).where(RolePermission.role_id.in_(role_ids)))
-    ) if role_ids else frozenset()
+    perms = (
+        frozenset(session.scalars(select(RolePermission.permission).where(RolePermission.role_id.in_(role_ids))))
+        if role_ids
+        else frozenset()
+    )
     teams = frozenset(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id)))
     visibility = max((r.visibility for r in roles), key=lambda v: SCOPE_RANK.get(v, 0), default="own")
     return CurrentUser(

@@ -21,9 +21,7 @@ def link_valid_on(on: dt.date) -> ColumnElement[bool]:
 
 def under_query(manager_id: int, on: dt.date, include_self: bool = False) -> Select[Any]:
     """SELECT of the ids of everyone under ``manager_id`` on date ``on``, at any depth (recursive CTE)."""
-    base = select(ManagerLink.user_id.label("user_id")).where(
-        ManagerLink.manager_id == manager_id, link_valid_on(on)
-    )
+    base = select(ManagerLink.user_id.label("user_id")).where(ManagerLink.manager_id == manager_id, link_valid_on(on))
     tree = base.cte("under_tree", recursive=True)
     step = select(ManagerLink.user_id).join(tree, ManagerLink.manager_id == tree.c.user_id).where(link_valid_on(on))
     tree = tree.union(step)
@@ -40,9 +38,7 @@ def everyone_under(session: Session, manager_id: int, on: dt.date | None = None)
 
 
 def manager_of(session: Session, user_id: int, on: dt.date) -> int | None:
-    return session.scalar(
-        select(ManagerLink.manager_id).where(ManagerLink.user_id == user_id, link_valid_on(on))
-    )
+    return session.scalar(select(ManagerLink.manager_id).where(ManagerLink.user_id == user_id, link_valid_on(on)))
 
 
 def visible(model: Any, user: Any, on: dt.date | None = None) -> ColumnElement[bool]:

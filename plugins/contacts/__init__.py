@@ -8,5 +8,5 @@ manifest = Manifest(
     version="0.1.0",
     requires={},
     optional={},
-    description="People and organisations, typed relationships, activities and the one-page customer card.",
+    description=__doc__ or "",
 )

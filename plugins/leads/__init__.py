@@ -8,5 +8,5 @@ manifest = Manifest(
     version="0.1.0",
     requires={"contacts": ">=0.1"},
     optional={"pipeline": ">=0.1", "outlook": ">=0.1"},
-    description="Inquiries from every channel, guided qualification, one-click qualify, channel effectiveness.",
+    description=__doc__ or "",
 )

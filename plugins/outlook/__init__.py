@@ -8,5 +8,5 @@ manifest = Manifest(
     version="0.1.0",
     requires={"contacts": ">=0.1"},
     optional={"leads": ">=0.1", "pipeline": ">=0.1"},
-    description="E-mail lands in the customer's history by itself: mailbox sync, forwarding/BCC drop box, .eml and .msg files.",
+    description=__doc__ or "",
 )

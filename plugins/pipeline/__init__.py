@@ -8,5 +8,5 @@ manifest = Manifest(
     version="0.1.0",
     requires={"contacts": ">=0.1"},
     optional={"leads": ">=0.1"},
-    description="The sales funnel: opportunities, stages and probabilities, board, forecast, products, quotes and orders.",
+    description=__doc__ or "",
 )

@@ -8,5 +8,5 @@ manifest = Manifest(
     version="0.1.0",
     requires={},
     optional={"pipeline": ">=0.1", "leads": ">=0.1", "contacts": ">=0.1"},
-    description="Individual plans for every employee, rolled up through managers: plan against actual at any moment.",
+    description=__doc__ or "",
 )

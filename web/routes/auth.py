@@ -52,9 +52,7 @@ async def login(request: Request) -> Response:
             return render(request, "login.html", {
                 "error": _("Too many failed attempts. Wait 15 minutes or ask an administrator to reset your password."),
                 "username": username, "next": target}, status_code=429)  # fmt: skip
-        row = session.execute(
-            select(User.id, User.password_hash, User.active).where(User.username == username)
-        ).first()
+        row = session.execute(select(User.id, User.password_hash, User.active).where(User.username == username)).first()
     ok = verify_password(row.password_hash if row else "", password) and row is not None and row.active
     if not ok:
         with write_transaction(rt.sessions) as session:
