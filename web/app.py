@@ -23,13 +23,13 @@ from voronka.core.config import Settings
 from voronka.core.db import check_connection, make_engine, make_sessionmaker, write_transaction
 from voronka.core.errors import PendingMigrations
 from voronka.core.migrate import CORE_BRANCH, Migrator
-from voronka.core.plugins import PluginHost, entry_point_sources, module_source
+from voronka.core.plugins import PluginHost
 from voronka.core.security.permissions import CORE_PERMISSIONS, sync_roles
 from voronka.core.settings_store import SettingsStore
 
-from . import core_hooks
 from .guard import guard_routes
 from .middleware import BodyLimit, SecurityHeaders, VoronkaContext
+from .plugins_setup import build_host
 from .routes import admin, auth, shell
 from .runtime import Runtime
 from .templating import WEB_DIR, make_environment, render
@@ -53,21 +53,6 @@ class PluginGate:
         if not self.runtime.host.is_enabled(self.name):
             raise HTTPException(404)
         await self.router(scope, receive, send)
-
-
-def build_host(settings: Settings, extra_sources: list[Any] | None = None) -> PluginHost:
-    sources = entry_point_sources() if settings.entry_points else []
-    for spec in settings.extra_plugins:
-        name, _, module = spec.partition("=") if "=" in spec else ("", "", spec)
-        sources.append(module_source(module, name or None))
-    sources.extend(extra_sources or [])
-    return PluginHost(
-        sources,
-        disabled=settings.disabled_plugins,
-        blocked=settings.blocked_plugins,
-        strict=settings.strict_plugins,
-        core_impls=[core_hooks],
-    )
 
 
 def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | None = None) -> Starlette:
