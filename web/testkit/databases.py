@@ -86,7 +86,7 @@ class TemplateStore:
                 self._pg_execute(f'CREATE DATABASE "{name}"')
                 self.pg_databases.append(name)
                 url = str(make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False))
-            _, failures = upgrade(plugins.settings(url))
+            upgrade(plugins.settings(url))
             engine_ = make_engine(url)
             with write_transaction(make_sessionmaker(engine_)) as session:
                 create_test_users(session)
