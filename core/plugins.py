@@ -434,22 +434,26 @@ class PluginHost:
             self._callers[hook_name] = found
         return found
 
-    def call_ordered(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a hook plugin by plugin in dependency order (start-up, seeding); returns (name, result)."""
+    def call_ordered(self, hook_name: str, *, isolate: bool = False, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook plugin by plugin in dependency order (start-up, seeding); returns (name, result).
+
+        With ``isolate``, a plugin whose implementation raises is disabled (with its dependents) and the
+        others still run; otherwise the exception propagates.
+        """
+        impls = {i.plugin_name: i for i in getattr(self.pm.hook, hook_name).get_hookimpls()}
         results = []
-        for name in self.order:
-            if name not in self._enabled:
-                continue
-            impl = getattr(self.plugins[name].hooks, hook_name, None)
-            if impl is None:
-                continue
-            hookimpl = next(
-                (i for i in getattr(self.pm.hook, hook_name).get_hookimpls() if i.plugin_name == name), None
-            )
-            if hookimpl is None:
+        for name in list(self.order):
+            hookimpl = impls.get(name)
+            if hookimpl is None or name not in self._enabled:
                 continue
             accepted = {k: v for k, v in kwargs.items() if k in hookimpl.argnames}
-            results.append((name, hookimpl.function(**accepted)))
+            try:
+                results.append((name, hookimpl.function(**accepted)))
+            except Exception as exc:
+                if not isolate:
+                    raise
+                log.exception("plugin %s failed in %s", name, hook_name)
+                self.fail(name, f"failed in {hook_name}: {type(exc).__name__}: {exc}")
         return results
 
     def should_check(self, interval: float = 1.0) -> bool:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,18 +17,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+
 from voronka.core import i18n
 from voronka.core.config import Settings
-from voronka.core.db import check_connection, make_engine, make_sessionmaker, write_transaction
+from voronka.core.db import check_connection, make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.plugins import PluginHost
-from voronka.core.security.permissions import CORE_PERMISSIONS, sync_roles
 from voronka.core.settings_store import SettingsStore
 
 from .guard import guard_routes
 from .middleware import BodyLimit, SecurityHeaders, VoronkaContext
 from .plugins_setup import build_host
+from .provision import sync_permissions
 from .routes import admin, auth, shell
 from .runtime import Runtime
 from .templating import WEB_DIR, make_environment, render
@@ -77,8 +77,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     runtime.templates = make_environment(host, settings.template_dir)
     i18n.load_catalogs(_locale_dirs(host))
     _collect_settings_schemas(runtime)
-    with write_transaction(runtime.sessions) as session:
-        _sync_permissions(session, host)
+    sync_permissions(engine, host)
     runtime.sync(force=True)
 
     routes: list[BaseRoute] = [
@@ -105,8 +104,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for _name, _ in host.call_ordered("startup", app=app):
-            pass
+        host.call_ordered("startup", isolate=True, app=app)
         try:
             yield
         finally:
@@ -163,13 +161,6 @@ def _collect_settings_schemas(runtime: Runtime) -> None:
         impl = getattr(info.hooks, "settings_schema", None)
         if impl is not None:
             runtime.settings_store.schemas[info.name] = list(impl() or [])
-
-
-def _sync_permissions(session: Session, host: PluginHost) -> None:
-    perms = list(CORE_PERMISSIONS)
-    for batch in host.all_hooks.permissions():
-        perms.extend(batch or [])
-    sync_roles(session, perms)
 
 
 MESSAGES = {

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+
 from voronka.core.db import write_transaction
 from voronka.core.models import ApiKey
 from voronka.core.security.markers import marks_of

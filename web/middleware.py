@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from voronka.core import i18n
 from voronka.core.security.users import ANONYMOUS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
+
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
 from voronka.core.migrate import Migrator

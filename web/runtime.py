@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+
 from voronka.core.config import Settings
 from voronka.core.migrate import Migrator
 from voronka.core.models import PluginState

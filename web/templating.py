@@ -17,6 +17,7 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
 from voronka.core import i18n
 from voronka.core.plugins import PluginHost
 from voronka.core.ui import NavItem, Panel

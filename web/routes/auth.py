@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+
 from voronka.core.db import write_transaction
 from voronka.core.i18n import gettext as _
 from voronka.core.models import User

@@ -10,6 +10,7 @@ from sqlalchemy import text, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
 from voronka.core.db import write_transaction
 from voronka.core.i18n import LANGUAGES
 from voronka.core.i18n import gettext as _

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from jinja2 import TemplateSyntaxError
 from starlette.routing import BaseRoute, Mount, Route
+
 from voronka.core.config import Settings
 from voronka.core.db import Base, make_engine
 from voronka.core.metrics import Metric, metric_problems

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from voronka.core.config import Settings
 
 from ..app import create_app

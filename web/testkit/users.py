@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy.orm import Session
+
 from voronka.core.models import ManagerLink, Team, TeamMember
 from voronka.core.security.users import create_user
 

@@ -8,8 +8,9 @@ Create Date: 2026-11-27 12:29:34.419744
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import voronka.core.types
 from alembic import op
+
+import voronka.core.types
 
 revision: str = "core_0001"
 down_revision: str | Sequence[str] | None = None
