@@ -63,7 +63,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("pool_size", 10)
             engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
-        raise DatabaseUnavailable(f"The database URL {url!r} names an unsupported driver: {exc}") from None
+        shown = parsed.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"The database URL {shown!r} names an unsupported driver: {exc}") from None
     return engine
 
 
@@ -78,7 +79,8 @@ def check_connection(engine: Engine) -> None:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
         raise DatabaseUnavailable(f"Cannot open the database {safe_url(engine)}: {reason}") from None
     except Exception as exc:  # corrupt files surface as DatabaseError subclasses
-        raise DatabaseUnavailable(f"Cannot use the database {safe_url(engine)}: {exc}") from None
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailable(f"Cannot use the database {safe_url(engine)}: {reason}") from None
 
 
 def safe_url(engine_or_url: Engine | str) -> str:

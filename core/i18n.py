@@ -59,6 +59,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it yet (translated where it is shown)."""
+    return message
+
+
 def pick_language(accept: str | None, preferred: str | None = None) -> str:
     """The user's saved language, else the best match from Accept-Language, else English."""
     if preferred in LANGUAGES:

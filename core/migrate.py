@@ -59,7 +59,11 @@ class Migrator:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         locations = [str(MIGRATIONS_DIR / "versions")]
-        locations += [str(p.migrations_dir) for p in self.host.loaded if p.migrations_dir is not None]
+        # Every installed plugin's scripts, disabled ones too: the version table may hold their revisions
+        # (applied before they failed), and Alembic must resolve those to upgrade any other branch.
+        # Entries under a "name#n" key are duplicates of another plugin's name; their scripts would clash.
+        installed = [p for key, p in self.host.plugins.items() if key == p.name]
+        locations += [str(p.migrations_dir) for p in installed if p.migrations_dir is not None]
         cfg.set_main_option("path_separator", "os")
         cfg.set_main_option("version_locations", os.pathsep.join(locations))
         cfg.attributes["connection"] = connection

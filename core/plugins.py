@@ -168,7 +168,7 @@ class PluginHost:
             if info.name in candidates:
                 other = candidates[info.name]
                 info.error = (
-                    f"plugin name {info.name!r} is taken by {other.source}; "
+                    f"plugin name {info.name!r} of {info.source} is taken by {other.source}; "
                     "rename one of them (entry point name and manifest.name)"
                 )
                 self.plugins[f"{info.name}#{len(self.plugins)}"] = info
@@ -176,10 +176,12 @@ class PluginHost:
             candidates[info.name] = info
         self.plugins.update(candidates)
         self._resolve()
-        for name in self.order:
+        # iterate over copies: a failure removes the plugin and its dependents from self.order
+        for name in list(self.order):
             self._register_hookspecs(self.plugins[name])
-        for name in self.order:
+        for name in list(self.order):
             self._register_impls(self.plugins[name])
+        self._cascade_failure()  # also drops plugins whose hookspecs failed (they register no impls)
 
     def _import(self, source: PluginSource) -> PluginInfo:
         info = PluginInfo(name=source.name, source=source.origin)
@@ -281,12 +283,20 @@ class PluginHost:
                 self.pm.add_hookspecs(specs)
         except Exception as exc:
             info.error = f"has hookspecs that cannot be loaded: {type(exc).__name__}: {exc}"
+            log.error("plugin %s disabled: %s", info.name, info.error)
 
     def _register_impls(self, info: PluginInfo) -> None:
         if info.error or info.hooks is None:
             return
         try:
             self.pm.register(info.hooks, name=info.name)
+            unknown = _unknown_hooks(self.pm, info.name)
+            if unknown:  # pm.check_pending() would otherwise fail the whole host for one plugin's typo
+                raise pluggy.PluginValidationError(
+                    info.hooks,
+                    f"{', '.join(unknown)} matches no hook of the host or of an installed plugin; "
+                    "fix the name, or mark it optionalhook=True if it answers an optional plugin's hook",
+                )
         except Exception as exc:
             info.error = f"has hook implementations that do not match the specs: {exc}"
             log.error("plugin %s disabled: %s", info.name, info.error)
@@ -303,6 +313,7 @@ class PluginHost:
                 dep_info = self.plugins.get(dep)
                 if dep_info is None or dep_info.error:
                     info.error = f"requires {dep!r}, which is disabled: {dep} {dep_info.error if dep_info else ''}"
+                    log.error("plugin %s disabled: %s", name, info.error)
                     self._unregister(name)
                     break
 
@@ -480,6 +491,18 @@ def _optional_submodule(module: ModuleType, name: str) -> ModuleType | None:
     if importlib.util.find_spec(full) is None:
         return None
     return importlib.import_module(full)
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:
+    """Names of ``plugin_name``'s implementations that have no spec and are not ``optionalhook``."""
+    plugin = pm.get_plugin(plugin_name)
+    found = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        if any(i.plugin_name == plugin_name and not i.optionalhook for i in caller.get_hookimpls()):
+            found.append(caller.name)
+    return sorted(found)
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:

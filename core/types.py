@@ -95,6 +95,8 @@ class Money:
             except Exception:
                 raise ValueError(f"{amount!r} is not an amount") from None
         exp = currency_exponent(currency)
+        if not Decimal(amount).is_finite():
+            raise ValueError(f"{amount!r} is not an amount")
         scaled = Decimal(amount) * (10**exp)
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{amount} has more than {exp} decimal places for {currency}")

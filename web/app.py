@@ -11,7 +11,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Router
@@ -22,12 +21,13 @@ from voronka.core import i18n
 from voronka.core.config import Settings
 from voronka.core.db import check_connection, make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
+from voronka.core.i18n import N_
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.plugins import PluginHost
 from voronka.core.settings_store import SettingsStore
 
 from .guard import guard_routes
-from .middleware import BodyLimit, SecurityHeaders, VoronkaContext
+from .middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders, SessionCookies, VoronkaContext
 from .plugins_setup import build_host
 from .provision import sync_permissions
 from .routes import admin, auth, shell
@@ -62,18 +62,22 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     settings = settings or Settings.load()
     settings.ensure_secret()
     engine = make_engine(settings.database_url)
-    check_connection(engine)
-    host = build_host(settings, extra_sources)
-    migrator = Migrator(engine, host)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        host=host,
-        migrator=migrator,
-        settings_store=SettingsStore(),
-    )
-    _check_migrations(runtime)
+    try:  # a refusal to start must not leave pooled connections behind
+        check_connection(engine)
+        host = build_host(settings, extra_sources)
+        migrator = Migrator(engine, host)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            host=host,
+            migrator=migrator,
+            settings_store=SettingsStore(),
+        )
+        _check_migrations(runtime)
+    except BaseException:
+        engine.dispose()
+        raise
     runtime.templates = make_environment(host, settings.template_dir)
     i18n.load_catalogs(_locale_dirs(host))
     _collect_settings_schemas(runtime)
@@ -124,7 +128,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
             Middleware(
-                SessionMiddleware,
+                SessionCookies,
                 secret_key=settings.secret_key,
                 session_cookie="voronka_session",
                 max_age=settings.session_max_age,
@@ -147,7 +151,8 @@ def _check_migrations(runtime: Runtime) -> None:
             "The database schema is older than this Voronka. Run `voronka db upgrade` (back up first)."
         )
     for name in pending:
-        runtime.host.fail(name, "has migrations that have not run; run `voronka db upgrade`")
+        if runtime.host.plugins[name].loaded:  # not when already down with a requirement: keep that chain
+            runtime.host.fail(name, "has migrations that have not run; run `voronka db upgrade`")
 
 
 def _locale_dirs(host: PluginHost) -> list[Path]:
@@ -164,13 +169,13 @@ def _collect_settings_schemas(runtime: Runtime) -> None:
 
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    401: "Log in to continue.",
-    403: "You do not have permission to do that.",
-    404: "There is nothing at this address. It may have moved, or the plugin that served it is switched off.",
-    405: "This address does not accept that kind of request.",
-    413: "The upload is too large.",
-    429: "Too many requests. Wait a minute and try again.",
+    400: N_("The request could not be understood."),
+    401: N_("Log in to continue."),
+    403: N_("You do not have permission to do that."),
+    404: N_("There is nothing at this address. It may have moved, or the plugin that served it is switched off."),
+    405: N_("This address does not accept that kind of request."),
+    413: N_("The upload is too large."),
+    429: N_("Too many requests. Wait a minute and try again."),
 }
 
 
@@ -186,14 +191,20 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    """Starlette calls this from its outermost middleware, outside ours: add the security headers here."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "Something went wrong on our side. Nothing you entered was saved twice; try again in a moment."
+    message = N_("Something went wrong on our side. Nothing you entered was saved twice; try again in a moment.")
+    response: Response
     if _wants_json(request):
-        return JSONResponse({"error": message, "status": 500}, 500)
-    try:
-        return render(request, "error.html", {"status": 500, "message": i18n.gettext(message)}, status_code=500)
-    except Exception:
-        return PlainTextResponse(message, 500)
+        response = JSONResponse({"error": message, "status": 500}, 500)
+    else:
+        try:
+            response = render(request, "error.html", {"status": 500, "message": i18n.gettext(message)}, status_code=500)
+        except Exception:
+            response = PlainTextResponse(message, 500)
+    for key, value in SECURITY_HEADERS:
+        response.headers.setdefault(key.decode(), value.decode())
+    return response
 
 
 def _wants_json(request: Request) -> bool:

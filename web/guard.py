@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from voronka.core.db import write_transaction
+from voronka.core.i18n import N_
 from voronka.core.models import ApiKey
 from voronka.core.security.markers import marks_of
 from voronka.core.security.throttle import rate_hit
@@ -56,7 +57,7 @@ def guard(endpoint: Endpoint) -> Endpoint:
             if not getattr(user, "is_authenticated", False):
                 return _login_redirect(request)
             if marks.permission and not user.can(marks.permission):
-                raise HTTPException(403, "You do not have permission to open this page.")
+                raise HTTPException(403, N_("You do not have permission to open this page."))
         if request.method not in SAFE_METHODS and not marks.csrf_exempt:
             await check_csrf(request)
         if marks.rate is not None:
@@ -96,7 +97,7 @@ def _login_redirect(request: Request) -> Response:
     accept = request.headers.get("accept", "")
     if request.method in SAFE_METHODS and not ("application/json" in accept and "text/html" not in accept):
         return RedirectResponse(login, status_code=303)
-    raise HTTPException(401, "Log in first.")
+    raise HTTPException(401, N_("Log in first."))
 
 
 async def check_csrf(request: Request) -> None:
@@ -109,13 +110,17 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise HTTPException(403, "The form has expired or did not come from this site. Reload the page and try again.")
+        raise HTTPException(
+            403, N_("The form has expired or did not come from this site. Reload the page and try again.")
+        )
 
 
 def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
-        raise HTTPException(401, "Send an API key as 'Authorization: Bearer <key>'.", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, N_("Send an API key as 'Authorization: Bearer <key>'."), {"WWW-Authenticate": "Bearer"}
+        )
     secret = header[7:].strip()
     runtime = request.app.state.voronka
     with runtime.sessions() as session:
@@ -125,7 +130,7 @@ def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
             )
         ).first()
     if row is None or not row.active:
-        raise HTTPException(401, "The API key is not valid or has been revoked.", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, N_("The API key is not valid or has been revoked."), {"WWW-Authenticate": "Bearer"})
     missing = [s for s in scopes if s not in (row.scopes or [])]
     if missing:
         raise HTTPException(403, f"The API key lacks the scope(s): {', '.join(missing)}.")
@@ -141,7 +146,7 @@ def _check_rate(request: Request, limit: int, per: int) -> None:
     with write_transaction(request.app.state.voronka.sessions) as session:
         allowed = rate_hit(session, key, limit, per)
     if not allowed:
-        raise HTTPException(429, "Too many requests. Wait a minute and try again.", {"Retry-After": str(per)})
+        raise HTTPException(429, N_("Too many requests. Wait a minute and try again."), {"Retry-After": str(per)})
 
 
 def route_marks(route: Any) -> Any:

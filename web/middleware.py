@@ -6,9 +6,13 @@ Order, outermost first: security headers → body size limit → session cookie 
 
 from __future__ import annotations
 
+import json
 import secrets
+from base64 import b64decode
 from typing import Any
 
+from itsdangerous import BadSignature
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voronka.core import i18n
@@ -70,7 +74,7 @@ class BodyLimit:
                     await _plain(send, 400, "The Content-Length header is not a number.")
                     return
                 if too_big:
-                    await _plain(send, 413, f"The request is larger than {self.limit // (1024 * 1024)} MB.")
+                    await _plain(send, 413, f"The request is larger than {_size(self.limit)}.")
                     return
         received = 0
 
@@ -86,11 +90,19 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await _plain(send, 413, f"The request is larger than {self.limit // (1024 * 1024)} MB.")
+            await _plain(send, 413, f"The request is larger than {_size(self.limit)}.")
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+def _size(limit: int) -> str:
+    """The limit as a person reads it: "10 MB", "64 KB" (never "0 MB" for a small limit)."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size:
+            return f"{limit / size:.3g} {unit}"
+    return f"{limit} bytes"
 
 
 async def _plain(send: Send, status: int, text: str) -> None:
@@ -99,6 +111,32 @@ async def _plain(send: Send, status: int, text: str) -> None:
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+class SessionCookies(SessionMiddleware):
+    """Starlette's signed-cookie sessions, where a cookie that verifies but does not decode to a dict
+    (signed by an older deployment sharing the key, say) counts as no session instead of a 500."""
+
+    def __init__(self, app: ASGIApp, **kwargs: Any):
+        super().__init__(app, **kwargs)
+        self.signer = _DecodableOnly(self.signer)
+
+
+class _DecodableOnly:
+    def __init__(self, signer: Any):
+        self._signer = signer
+
+    def sign(self, value: bytes) -> bytes:
+        return self._signer.sign(value)
+
+    def unsign(self, value: bytes, max_age: int | None = None) -> bytes:
+        data = self._signer.unsign(value, max_age=max_age)
+        try:
+            if isinstance(json.loads(b64decode(data, validate=True)), dict):
+                return data
+        except ValueError:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
+            pass
+        raise BadSignature("the session cookie does not hold a session")
 
 
 class VoronkaContext:
@@ -117,7 +155,7 @@ class VoronkaContext:
         session = scope.setdefault("session", {})
         user: Any = ANONYMOUS
         uid = session.get("uid")
-        if isinstance(uid, int):
+        if type(uid) is int and 0 < uid < 2**63:  # a signed cookie is ours, but never trust its shape
             found = runtime.user(uid)
             if found is not None and secrets.compare_digest(found.auth_hash, str(session.get("auth", ""))):
                 user = found

@@ -19,7 +19,7 @@ from voronka.core.i18n import LANGUAGES
 WEB = Path(__file__).resolve().parent
 LOCALE = WEB / "locale"
 JINJA = "jinja2.ext:babel_extract"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extract_messages(roots: list[Path]) -> Catalog:

@@ -20,6 +20,7 @@ from voronka.core.security.throttle import (
     login_keys,
     record_login_failure,
 )
+from voronka.core.state import bump
 from voronka.core.types import utcnow
 
 from ..http import client_ip, form_dict, runtime
@@ -68,8 +69,10 @@ async def login(request: Request) -> Response:
         if needs_rehash(stored):
             stored = hash_password(password)
             values["password_hash"] = stored
+            bump(session, "security")  # other processes cached the old hash, which sessions are checked against
         session.execute(update(User).where(User.id == row.id).values(**values))
         clear_login_failures(session, username)
+    rt.users.pop(row.id, None)
     request.session.clear()
     request.session.update({"uid": row.id, "auth": session_auth_hash(stored), "csrf": secrets.token_urlsafe(24)})
     return RedirectResponse(target, 303)

@@ -127,6 +127,11 @@ def _migration_problems(host: PluginHost, name: str) -> list[str]:
                 )
                 diff = compare_metadata(ctx, Base.metadata)
             problems = [f"models and migrations differ: {d}" for d in diff]
+            if problems:
+                problems.append(
+                    f"write a migration for these differences: Migrator.revision({name!r}, '<what changed>') "
+                    f"autogenerates one into the plugin's migrations/versions"
+                )
             migrator.downgrade(f"{name}@base")
             return problems
         except Exception as exc:

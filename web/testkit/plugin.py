@@ -119,14 +119,21 @@ def voronka_settings(db_url: str, plugin_set: PluginSet, tmp_path: Path) -> Sett
 
 
 @pytest.fixture
-def make_app(voronka_settings: Settings) -> Callable[..., Any]:
+def make_app(voronka_settings: Settings) -> Iterator[Callable[..., Any]]:
     """``make_app(**setting_overrides)`` builds another app on the same database (a second process)."""
+    built: list[Any] = []
 
     def build(**overrides: Any) -> Any:
         values = {**voronka_settings.__dict__, **overrides}
-        return create_app(Settings(**values))
+        app = create_app(Settings(**values))
+        built.append(app)
+        return app
 
-    return build
+    yield build
+    # An app whose lifespan never ran (no client) still holds pooled connections: close them, or the
+    # garbage collector does it later with a ResourceWarning that fails an unrelated test.
+    for app in built:
+        app.state.voronka.engine.dispose()
 
 
 @pytest.fixture

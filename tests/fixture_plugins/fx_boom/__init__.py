@@ -1,0 +1,3 @@
+"""Broken fixture: raises while being imported."""
+
+raise RuntimeError("fx_boom fails on import on purpose")

@@ -1,0 +1,28 @@
+"""fx_root items
+
+Revision ID: fx_root_0001
+Revises:
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "fx_root_0001"
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("fx_root",)
+depends_on: str | Sequence[str] | None = ("core_0001",)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "fx_root_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_root_item")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("fx_root_item")
