@@ -86,7 +86,7 @@ def settings_schema() -> list[Any]:
     """Return :class:`voronka.core.settings_store.SettingField` entries for the plugin's admin page.
 
     Values are validated by type and stored in the database per deployment; read them with
-    ``app.state.settings_store.get(plugin, key)``.
+    ``runtime(request).settings_store.get(session, plugin, key)`` (``voronka.core.handlers.runtime``).
     """
 
 

@@ -19,15 +19,25 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, delete, insert, select
 
 from .db import Base
+from .errors import VoronkaError
+from .models import SettingValue
 from .plugins import PluginHost
+from .types import utcnow
 
 log = logging.getLogger("voronka.migrate")
 
 CORE_BRANCH = "core"
 VERSION_TABLE = "core_alembic_version"
+_FAILURES = "migration_failures"
+
+
+class UnknownRevisions(VoronkaError):
+    """The version table names revisions no installed plugin provides."""
+
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -98,6 +108,7 @@ class Migrator:
         that requires it are disabled on ``host``, and the rest carry on.
         """
         wanted = list(branches) if branches is not None else self.branches()
+        self.check_known_revisions()
         failures: dict[str, str] = {}
         for branch in self.branches():
             if branch not in wanted or (branch != CORE_BRANCH and not self.host.plugins[branch].loaded):
@@ -111,7 +122,54 @@ class Migrator:
                 failures[branch] = message
                 self.host.fail(branch, message)
                 log.error("plugin %s %s", branch, message)
+        self._remember_failures(failures, [b for b in wanted if b != CORE_BRANCH])
         return failures
+
+    def check_known_revisions(self) -> None:
+        """Refuse clearly when the database holds migrations of a plugin that is no longer installed.
+
+        Alembic cannot upgrade any branch while the version table names a revision it has no script for.
+        """
+        script = self.script()
+        unknown = []
+        for rev in sorted(self.current_revisions()):
+            try:
+                found = script.revision_map.get_revision(rev)
+            except Exception:
+                found = None
+            if found is None:
+                unknown.append(rev)
+        if unknown:
+            raise UnknownRevisions(
+                f"The database has migrations this installation does not know: {', '.join(unknown)}. "
+                "They belong to a plugin that is no longer installed (revision ids start with the plugin's "
+                "name). Reinstall that plugin (it can stay disabled), then run `voronka db upgrade` again."
+            )
+
+    def failure_reasons(self) -> dict[str, str]:
+        """Why plugins' last upgrades failed, as recorded by :meth:`upgrade` (shown at the next start)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(SettingValue.value).where(SettingValue.plugin == CORE_BRANCH, SettingValue.key == _FAILURES)
+            ).scalar()
+        return dict(value or {})
+
+    def _remember_failures(self, failures: dict[str, str], attempted: list[str]) -> None:
+        with self.engine.begin() as conn:
+            known = dict(
+                conn.execute(
+                    select(SettingValue.value).where(SettingValue.plugin == CORE_BRANCH, SettingValue.key == _FAILURES)
+                ).scalar()
+                or {}
+            )
+            updated = {k: v for k, v in known.items() if k not in attempted} | failures
+            if updated == known:
+                return
+            conn.execute(delete(SettingValue).where(SettingValue.plugin == CORE_BRANCH, SettingValue.key == _FAILURES))
+            if updated:
+                conn.execute(
+                    insert(SettingValue).values(plugin=CORE_BRANCH, key=_FAILURES, value=updated, changed_at=utcnow())
+                )
 
     def downgrade(self, target: str) -> None:
         """Downgrade to an Alembic target such as ``notes@base`` or ``base`` (everything)."""

@@ -78,13 +78,15 @@ class PluginSource:
     name: str
     load: Callable[[], ModuleType]
     origin: str
+    module: str | None = None
+    """The module's dotted name, to find its folder (and migrations) even when importing it fails."""
 
 
 def entry_point_sources() -> list[PluginSource]:
     sources = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist is not None else "?"
-        sources.append(PluginSource(ep.name, ep.load, f"entry point {ep.value} ({dist})"))
+        sources.append(PluginSource(ep.name, ep.load, f"entry point {ep.value} ({dist})", ep.module))
     return sources
 
 
@@ -93,7 +95,21 @@ def module_source(module_name: str, name: str | None = None) -> PluginSource:
         name or module_name.rsplit(".", 1)[-1],
         lambda: importlib.import_module(module_name),
         f"module {module_name}",
+        module_name,
     )
+
+
+def _locate(module_name: str | None) -> Path | None:
+    """The folder of a package that failed to import, found without running it (its migrations live there)."""
+    if not module_name:
+        return None
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except Exception:
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 class _PluginManager(pluggy.PluginManager):
@@ -189,6 +205,7 @@ class PluginHost:
             module = source.load()
         except Exception as exc:
             info.error = f"cannot be imported: {type(exc).__name__}: {exc}"
+            info.path = _locate(source.module)
             log.error("plugin %s (%s) %s", source.name, source.origin, info.error)
             return info
         manifest = getattr(module, "manifest", None)

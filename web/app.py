@@ -25,6 +25,7 @@ from voronka.core.i18n import N_
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.plugins import PluginHost
 from voronka.core.settings_store import SettingsStore
+from voronka.core.templating import make_environment, render
 
 from .guard import guard_routes
 from .middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders, SessionCookies, VoronkaContext
@@ -32,9 +33,10 @@ from .plugins_setup import build_host
 from .provision import sync_permissions
 from .routes import admin, auth, shell
 from .runtime import Runtime
-from .templating import WEB_DIR, make_environment, render
 
 log = logging.getLogger("voronka")
+
+WEB_DIR = Path(__file__).resolve().parent
 
 
 class PluginGate:
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     except BaseException:
         engine.dispose()
         raise
-    runtime.templates = make_environment(host, settings.template_dir)
+    runtime.templates = make_environment(host, settings.template_dir, WEB_DIR / "templates")
     i18n.load_catalogs(_locale_dirs(host))
     _collect_settings_schemas(runtime)
     sync_permissions(engine, host)
@@ -150,9 +152,14 @@ def _check_migrations(runtime: Runtime) -> None:
         raise PendingMigrations(
             "The database schema is older than this Voronka. Run `voronka db upgrade` (back up first)."
         )
+    reasons = runtime.migrator.failure_reasons() if pending else {}
     for name in pending:
         if runtime.host.plugins[name].loaded:  # not when already down with a requirement: keep that chain
-            runtime.host.fail(name, "has migrations that have not run; run `voronka db upgrade`")
+            reason = "has migrations that have not run; run `voronka db upgrade`"
+            if name in reasons:
+                reason += f" (its last upgrade failed: {reasons[name]})"
+            runtime.host.fail(name, reason)
+    runtime.migration_errors = reasons
 
 
 def _locale_dirs(host: PluginHost) -> list[Path]:

@@ -36,12 +36,12 @@ from voronka.core.db import check_connection, make_engine, make_sessionmaker, sa
 from voronka.core.errors import ConfigError, DatabaseUnavailable, PendingMigrations, VoronkaError
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.models import PluginState, Role, Team, TeamMember, User, UserRole
+from voronka.core.plugin_state import ToggleRefused, switch_plugins
 from voronka.core.plugins import PluginHost
 from voronka.core.security.passwords import password_problem
 from voronka.core.security.users import create_user
 from voronka.core.seeding import SeedContext
-from voronka.core.state import bump, read_versions
-from voronka.core.types import utcnow
+from voronka.core.state import read_versions
 
 from . import provision, seed_core
 from .plugins_setup import build_host
@@ -662,32 +662,15 @@ def _toggle(d: Deployment, names: list[str], enable: bool) -> None:
     for name in names:
         if name not in host.plugins or not host.plugins[name].loaded:
             raise CliError(_unknown_plugin(host, name))
-    rank = {n: i for i, n in enumerate(host.order)}
-    ordered = sorted(dict.fromkeys(names), key=lambda n: rank[n], reverse=not enable)
-    changes: list[str] = []
-    with write_transaction(d.sessions) as session:
-        bump(session, "plugins")
-        rows = dict(session.execute(select(PluginState.name, PluginState.enabled)).all())
-        version = read_versions(session).get("plugins", 1)
-        host.apply_state(version - 1, rows)
-        for name in ordered:
-            if host.is_enabled(name) == enable and host.wanted(name) == enable:
-                typer.echo(f"{name} is already {'enabled' if enable else 'disabled'}.")
-                continue
-            reason = host.refuse_toggle(name, enable)
-            if reason:
-                raise CliError(f"Cannot {'enable' if enable else 'disable'} {name}: {reason}.")
-            rows[name] = enable
-            changes.append(name)
-            host.apply_state(version - 1, dict(rows))
-            row = session.get(PluginState, name)
-            if row is None:
-                session.add(PluginState(name=name, enabled=enable, changed_at=utcnow()))
-            else:
-                row.enabled, row.changed_at, row.changed_by = enable, utcnow(), None
-        if not changes:
-            session.rollback()  # nothing switched: leave the counter alone
-            return
+    try:
+        with write_transaction(d.sessions) as session:
+            changes = switch_plugins(session, host, names, enable)
+            if not changes:
+                session.rollback()  # nothing switched: leave the counter alone
+    except ToggleRefused as exc:
+        raise CliError(f"Cannot {'enable' if enable else 'disable'} {exc.name}: {exc}.") from None
+    for name in sorted(set(names) - set(changes)):
+        typer.echo(f"{name} is already {'enabled' if enable else 'disabled'}.")
     for name in changes:
         _ok(f"{name}: {'enabled' if enable else 'disabled'} (every process picks this up within a second)")
 

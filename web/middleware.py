@@ -161,8 +161,6 @@ class VoronkaContext:
                 user = found
             else:
                 session.clear()
-        if "csrf" not in session and not _is_static(scope):
-            session["csrf"] = secrets.token_urlsafe(24)
         scope["user"] = user
         scope.setdefault("state", {})
         accept = None
@@ -180,7 +178,3 @@ class VoronkaContext:
             db = scope["state"].pop("db", None)
             if db is not None:
                 db.close()
-
-
-def _is_static(scope: Scope) -> bool:
-    return str(scope.get("path", "")).startswith("/static/")

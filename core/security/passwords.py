@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("voronka-dummy-password")
+
+
+@cache
+def _dummy() -> str:
+    """A hash to verify against when the user does not exist; made on first use, not at import."""
+    return _hasher.hash("voronka-dummy-password")
+
 
 MIN_LENGTH = 8
 
@@ -20,7 +27,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str, password: str) -> bool:
     """True when ``password`` matches; an unknown user is checked against a dummy hash to keep timing flat."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and bool(stored)
+        return _hasher.verify(stored or _dummy(), password) and bool(stored)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -222,6 +222,10 @@ def test_a_failing_migration_is_rolled_back_and_disables_the_plugin_and_its_depe
     app = create_app(Settings(**{**settings.__dict__, "state_poll_seconds": 0.0}))
     started = app.state.voronka.host
     assert "has migrations that have not run; run `voronka db upgrade`" in started.plugins["fx_migfail"].error
+    # and says why the last upgrade failed, which `voronka db upgrade` recorded
+    assert "its last upgrade failed: migration failed and was rolled back: RuntimeError" in (
+        started.plugins["fx_migfail"].error
+    )
     assert chain_names(started.plugins["fx_migfan"].error) == ["fx_migfail"]
     assert started.enabled == {"fx_root", "fx_trunk", "fx_leaf", "notes"}
     with VoronkaClient(app) as client:

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from voronka.core.handlers import db, runtime
 from voronka.core.models import Role, Team, User
 from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN
 
-from ..http import db, runtime
 from . import admin_plugins, admin_roles, admin_teams, admin_users
 from .admin_base import page
 

@@ -18,8 +18,7 @@ from voronka.core.errors import ValidationError
 from voronka.core.i18n import gettext as _
 from voronka.core.models import RolePermission, User, UserRole
 from voronka.core.security.permissions import ADMIN
-
-from ..templating import is_htmx, render
+from voronka.core.templating import is_htmx, render
 
 T = TypeVar("T")
 

@@ -14,16 +14,15 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
+from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.models import PluginState, User
+from voronka.core.plugin_state import ToggleRefused, switch_plugins
 from voronka.core.plugins import PluginHost, PluginInfo
 from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN
 from voronka.core.settings_store import SettingField
-from voronka.core.state import bump, read_versions
-from voronka.core.types import utcnow
 
-from ..http import db, runtime, user
 from .admin_base import done, page, read_form
 
 
@@ -164,18 +163,9 @@ async def plugin_toggle(request: Request) -> Response:
     enable = action == "enable"
     try:
         with write_transaction(rt.sessions) as session:
-            bump(session, "plugins")
-            committed = dict(session.execute(select(PluginState.name, PluginState.enabled)).all())
-            host.apply_state(read_versions(session).get("plugins", 1) - 1, committed)
-            reason = host.refuse_toggle(name, enable)
-            if reason:
-                raise Refused(reason)
-            row = session.get(PluginState, name)
-            if row is None:
-                session.add(PluginState(name=name, enabled=enable, changed_at=utcnow(), changed_by=user(request).id))
-            else:
-                row.enabled, row.changed_at, row.changed_by = enable, utcnow(), user(request).id
-    except Refused as exc:
+            switch_plugins(session, host, [name], enable, changed_by=user(request).id)
+    except ToggleRefused as exc:
+        rt.sync(force=True)
         return _plugins_page(request, error=str(exc), error_for=name, status_code=409)
     rt.sync(force=True)
     return done(request, "/admin/plugins", changed=name)

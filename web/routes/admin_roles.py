@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
+from voronka.core.handlers import db, runtime
 from voronka.core.i18n import gettext as _
 from voronka.core.models import Role, RolePermission, User, UserRole
 from voronka.core.plugins import PluginHost
@@ -22,7 +23,6 @@ from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN, CORE_PERMISSIONS, VISIBILITY_LABELS, Permission
 from voronka.core.state import bump
 
-from ..http import db, runtime
 from .admin_base import check_admins_remain, done, get_or_404, page, read_form, text
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,59}$")

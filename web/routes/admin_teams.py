@@ -13,14 +13,14 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
+from voronka.core.handlers import db, runtime
 from voronka.core.i18n import gettext as _
 from voronka.core.models import Team, TeamMember, User
 from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN
 from voronka.core.state import bump
+from voronka.core.templating import is_htmx
 
-from ..http import db, runtime
-from ..templating import is_htmx
 from .admin_base import done, get_or_404, int_param, page, read_form, text
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
+from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import LANGUAGES
 from voronka.core.i18n import gettext as _
 from voronka.core.models import ManagerLink, Role, Team, TeamMember, User, UserRole
@@ -29,9 +30,8 @@ from voronka.core.security.throttle import clear_login_failures
 from voronka.core.security.users import create_user
 from voronka.core.security.visibility import link_valid_on
 from voronka.core.state import bump
+from voronka.core.templating import is_htmx
 
-from ..http import db, runtime, user
-from ..templating import is_htmx
 from .admin_base import (
     check_admins_remain,
     done,

@@ -12,15 +12,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from voronka.core.db import write_transaction
+from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import LANGUAGES
 from voronka.core.i18n import gettext as _
 from voronka.core.models import User
 from voronka.core.security.markers import public
 from voronka.core.state import bump
+from voronka.core.templating import render, render_panels
 from voronka.core.ui import SearchHit
-
-from ..http import db, form_dict, runtime, user
-from ..templating import render, render_panels
 
 log = logging.getLogger("voronka.web")
 

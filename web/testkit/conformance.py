@@ -21,9 +21,9 @@ from voronka.core.migrate import Migrator
 from voronka.core.plugins import PluginHost
 from voronka.core.security.markers import marks_of
 from voronka.core.settings_store import TYPES, SettingField
+from voronka.core.templating import make_environment
 
 from ..plugins_setup import build_host
-from ..templating import make_environment
 
 
 @dataclass

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from voronka.core.handlers import db
+from voronka.core.handlers import user as current_user
 from voronka.core.i18n import gettext as _
 from voronka.core.markers import hookimpl
 from voronka.core.search_keys import prefix_filter
@@ -13,8 +15,6 @@ from voronka.core.security.permissions import Permission
 from voronka.core.security.visibility import visible
 from voronka.core.settings_store import SettingField
 from voronka.core.ui import NavItem, Panel, SearchHit
-from voronka.web.http import db
-from voronka.web.http import user as current_user
 
 from . import queries
 from . import routes as notes_routes

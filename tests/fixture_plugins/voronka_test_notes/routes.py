@@ -10,12 +10,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from voronka.core.db import write_transaction
+from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
+from voronka.core.templating import render
 from voronka.core.types import utcnow
-from voronka.web.http import db, form_dict, runtime, user
-from voronka.web.templating import render
 
 from . import queries
 from .models import BODY_MAX, TITLE_MAX, Note

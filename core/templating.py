@@ -1,4 +1,4 @@
-"""Jinja2 set-up: deployment overrides, then each plugin's templates, then the shell's; i18n; fragments.
+"""Templating for the shell and every plugin: Jinja2 with overrides, plugin templates, i18n and fragments.
 
 A route renders the full page, or only the named block when HTMX asks (``HX-Request``), from one template.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,11 +25,9 @@ from voronka.core.ui import NavItem, Panel
 
 log = logging.getLogger("voronka.web")
 
-WEB_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = WEB_DIR / "templates"
 
-
-def make_environment(host: PluginHost, override_dir: str = "") -> Environment:
+def make_environment(host: PluginHost, override_dir: str = "", shell_dir: Path | None = None) -> Environment:
+    """Templates from the deployment's override folder, then each loaded plugin's, then the shell's."""
     loaders = []
     if override_dir:
         loaders.append(FileSystemLoader(override_dir))
@@ -36,7 +35,8 @@ def make_environment(host: PluginHost, override_dir: str = "") -> Environment:
         folder = info.subdir("templates")
         if folder is not None:
             loaders.append(FileSystemLoader(str(folder)))
-    loaders.append(FileSystemLoader(str(TEMPLATES_DIR)))
+    if shell_dir is not None:
+        loaders.append(FileSystemLoader(str(shell_dir)))
     env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -73,12 +73,21 @@ def nav_for(request: Request) -> list[NavItem]:
     return sorted(items, key=lambda i: (i.order, i.label))
 
 
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, minted when a page first needs one (so /health sets no cookie)."""
+    session = request.scope.setdefault("session", {})
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(24)
+    return str(token)
+
+
 def base_context(request: Request) -> dict[str, Any]:
     user = request.scope.get("user")
     return {
         "request": request,
         "user": user,
-        "csrf_token": request.scope.get("session", {}).get("csrf", ""),
+        "csrf_token": csrf_token(request),
         "lang": i18n.current_language.get(),
         "nav": nav_for(request) if getattr(user, "is_authenticated", False) else [],
         "path": request.url.path,

@@ -1,4 +1,4 @@
-"""Helpers for route handlers: the request's database session, the runtime, the user, form errors."""
+"""Helpers for route handlers, core's and plugins': the request's database session, the app runtime, the user."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from .runtime import Runtime
 
-
-def runtime(request: Request) -> Runtime:
+def runtime(request: Request) -> Any:
+    """The application's runtime (settings, engine, plugin host, caches); see ``voronka.web.runtime``."""
     return request.app.state.voronka
 
 
