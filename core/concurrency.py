@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .errors import StaleRecord
+from .i18n import gettext as _
 
 
 def save_versioned(session: Session, model: Any, record_id: int, seen_version: int, values: dict[str, Any]) -> int:
@@ -24,6 +25,6 @@ def save_versioned(session: Session, model: Any, record_id: int, seen_version: i
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleRecord(
-            "Someone else saved this record after you opened it. Reload to see their changes, then apply yours."
+            _("Someone else saved this record after you opened it. Reload to see their changes, then apply yours.")
         )
     return new_version

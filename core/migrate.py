@@ -53,6 +53,15 @@ class BranchStatus:
         return self.head is not None and not self.current
 
 
+def core_head() -> str:
+    """The revision core's own branch is at when fully upgraded."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 class Migrator:
     """Runs and inspects migrations for core and the loaded plugins of ``host``."""
 

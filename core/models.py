@@ -120,6 +120,20 @@ class StateVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class LoginSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its hash is stored, so logout and
+    "log out everywhere" revoke a session even when its cookie was copied."""
+
+    __tablename__ = "core_session"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
 class LoginAttempt(Base):
     """Failed logins, shared by all processes so throttling holds across them."""
 
@@ -194,6 +208,7 @@ class VersionedMixin:
 __all__ = [
     "ApiKey",
     "LoginAttempt",
+    "LoginSession",
     "ManagerLink",
     "OwnedMixin",
     "PluginState",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import VoronkaError
+from .i18n import gettext as _
 from .models import PluginState
 from .plugins import PluginHost
 from .state import bump, read_versions
@@ -33,7 +34,7 @@ def switch_plugins(
     """
     for name in names:
         if name not in host.plugins or not host.plugins[name].loaded:
-            raise ToggleRefused(name, f"{name!r} is not a loaded plugin")
+            raise ToggleRefused(name, _("'%(name)s' is not a loaded plugin") % {"name": name})
     rank = {n: i for i, n in enumerate(host.order)}
     ordered = sorted(dict.fromkeys(names), key=lambda n: rank[n], reverse=not enable)
     bump(session, "plugins")

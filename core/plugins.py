@@ -21,6 +21,8 @@ import pluggy
 
 from . import HOOK_API_VERSION, hookspecs
 from .errors import PluginLoadError
+from .i18n import gettext as _
+from .i18n import ngettext
 from .manifest import Manifest, version_in
 from .markers import PROJECT
 
@@ -427,19 +429,27 @@ class PluginHost:
         """Why ``name`` may not be switched to ``enable`` now, or None when it may."""
         info = self.plugins.get(name)
         if info is None or not info.loaded:
-            return f"{name!r} is not a loaded plugin"
+            return _("'%(name)s' is not a loaded plugin") % {"name": name}
         if name in self.blocked:
-            return f"{info.label} is blocked by the deployment's configuration"
+            return _("%(label)s is blocked by the deployment's configuration") % {"label": info.label}
         assert info.manifest is not None
         if enable:
             off = [d for d in info.manifest.requires if d not in self._enabled]
             if off:
-                return f"{info.label} requires {', '.join(off)}; enable {'it' if len(off) == 1 else 'them'} first"
+                return ngettext(
+                    "%(label)s requires %(names)s; enable it first",
+                    "%(label)s requires %(names)s; enable them first",
+                    len(off),
+                ) % {"label": info.label, "names": ", ".join(off)}
             return None
         users = [d for d in self.dependents(name) if d in self._enabled]
         if users:
             labels = ", ".join(self.plugins[d].label for d in users)
-            return f"{info.label} is required by {labels}; disable {'it' if len(users) == 1 else 'them'} first"
+            return ngettext(
+                "%(label)s is required by %(names)s; disable it first",
+                "%(label)s is required by %(names)s; disable them first",
+                len(users),
+            ) % {"label": info.label, "names": labels}
         return None
 
     # -- hooks -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationError
+from .i18n import gettext as _
 from .models import SettingValue
 from .state import bump
 from .types import utcnow
@@ -18,7 +19,11 @@ TYPES = ("text", "textarea", "int", "bool", "choice", "email", "url")
 
 @dataclass(frozen=True)
 class SettingField:
-    """One setting on a plugin's admin page. ``choices`` is a list of (value, label) for ``choice``."""
+    """One setting on a plugin's admin page. ``choices`` is a list of (value, label) for ``choice``.
+
+    The schema is read once at start-up, so mark ``label``, ``help`` and choice labels with ``N_()``: the
+    admin page translates them into the admin's language when it shows them.
+    """
 
     key: str
     label: str
@@ -37,28 +42,28 @@ class SettingField:
         text = (raw or "").strip()
         if not text:
             if self.required:
-                raise ValueError("This setting is required.")
+                raise ValueError(_("This setting is required."))
             return self.default
         if self.type == "int":
             try:
                 value = int(text)
             except ValueError:
-                raise ValueError("Enter a whole number.") from None
+                raise ValueError(_("Enter a whole number.")) from None
             if self.min is not None and value < self.min:
-                raise ValueError(f"Enter {self.min} or more.")
+                raise ValueError(_("Enter %(min)s or more.") % {"min": self.min})
             if self.max is not None and value > self.max:
-                raise ValueError(f"Enter {self.max} or less.")
+                raise ValueError(_("Enter %(max)s or less.") % {"max": self.max})
             return value
         if self.type == "choice":
             if text not in {c[0] for c in self.choices}:
-                raise ValueError("Choose one of the listed options.")
+                raise ValueError(_("Choose one of the listed options."))
             return text
         if self.type == "email" and ("@" not in text or " " in text):
-            raise ValueError("Enter an e-mail address such as sales@example.com.")
+            raise ValueError(_("Enter an e-mail address such as sales@example.com."))
         if self.type == "url" and not text.startswith(("http://", "https://")):
-            raise ValueError("Enter an address starting with https://.")
+            raise ValueError(_("Enter an address starting with https://."))
         if len(text) > 5000:
-            raise ValueError("Keep it under 5,000 characters.")
+            raise ValueError(_("Keep it under 5,000 characters."))
         return text
 
 

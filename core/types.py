@@ -11,6 +11,9 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from .i18n import gettext as _
+from .i18n import ngettext
+
 UTC = dt.UTC
 
 
@@ -89,17 +92,24 @@ class Money:
         if isinstance(amount, str):
             cleaned = amount.replace("\u00a0", "").replace(" ", "").replace(",", ".")
             if cleaned.count(".") > 1:
-                raise ValueError(f"{amount!r} is not an amount")
+                raise ValueError(_("%(amount)s is not an amount") % {"amount": repr(amount)})
             try:
                 amount = Decimal(cleaned)
             except Exception:
-                raise ValueError(f"{amount!r} is not an amount") from None
+                raise ValueError(_("%(amount)s is not an amount") % {"amount": repr(amount)}) from None
         exp = currency_exponent(currency)
         if not Decimal(amount).is_finite():
-            raise ValueError(f"{amount!r} is not an amount")
+            raise ValueError(_("%(amount)s is not an amount") % {"amount": repr(amount)})
         scaled = Decimal(amount) * (10**exp)
         if scaled != scaled.to_integral_value():
-            raise ValueError(f"{amount} has more than {exp} decimal places for {currency}")
+            raise ValueError(
+                ngettext(
+                    "%(amount)s has more than %(num)d decimal place for %(currency)s",
+                    "%(amount)s has more than %(num)d decimal places for %(currency)s",
+                    exp,
+                )
+                % {"amount": amount, "num": exp, "currency": currency}
+            )
         return cls(int(scaled), currency)
 
     @property

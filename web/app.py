@@ -205,10 +205,17 @@ async def server_error(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         response = JSONResponse({"error": message, "status": 500}, 500)
     else:
+        # Outside VoronkaContext, which has reset the language by now: pick the person's language again.
+        user = request.scope.get("user")
+        signed_in = getattr(user, "is_authenticated", False)
+        saved = getattr(user, "language", None) if signed_in else request.scope.get("session", {}).get("lang")
+        token = i18n.current_language.set(i18n.pick_language(request.headers.get("accept-language"), saved))
         try:
             response = render(request, "error.html", {"status": 500, "message": i18n.gettext(message)}, status_code=500)
         except Exception:
             response = PlainTextResponse(message, 500)
+        finally:
+            i18n.current_language.reset(token)
     for key, value in SECURITY_HEADERS:
         response.headers.setdefault(key.decode(), value.decode())
     return response

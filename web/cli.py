@@ -35,9 +35,10 @@ from voronka.core.config import DEFAULT_CONFIG, Settings
 from voronka.core.db import check_connection, make_engine, make_sessionmaker, safe_url, write_transaction
 from voronka.core.errors import ConfigError, DatabaseUnavailable, PendingMigrations, VoronkaError
 from voronka.core.migrate import CORE_BRANCH, Migrator
-from voronka.core.models import PluginState, Role, Team, TeamMember, User, UserRole
+from voronka.core.models import ApiKey, PluginState, Role, Team, TeamMember, User, UserRole
 from voronka.core.plugin_state import ToggleRefused, switch_plugins
 from voronka.core.plugins import PluginHost
+from voronka.core.security.api_keys import create_api_key, find_by_prefix, revoke_api_key
 from voronka.core.security.passwords import password_problem
 from voronka.core.security.users import create_user
 from voronka.core.seeding import SeedContext
@@ -222,9 +223,11 @@ def create_cli() -> typer.Typer:
     db_app = typer.Typer(help="Migrations: core's branch and one branch per installed plugin.", no_args_is_help=True)
     plugins_app = typer.Typer(help="Installed plugins: list, enable, disable, check.", no_args_is_help=True)
     users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+    apikeys_app = typer.Typer(help="API keys other systems send to routes marked @api_key.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
     app.add_typer(plugins_app, name="plugins")
     app.add_typer(users_app, name="users")
+    app.add_typer(apikeys_app, name="apikeys")
 
     @app.callback()
     def root(
@@ -496,6 +499,63 @@ def create_cli() -> typer.Typer:
             ]  # fmt: skip
         _table(("ID", "USERNAME", "NAME", "ROLES", "TEAMS", "ACTIVE"), rows)
 
+    # -- apikeys ---------------------------------------------------------------------------------------
+
+    @apikeys_app.command("create")
+    def apikeys_create(
+        ctx: typer.Context,
+        name: Annotated[str, typer.Argument(help="Who uses the key, e.g. 'Website form'.")],
+        scope: Annotated[
+            list[str] | None, typer.Option("--scope", help="A scope the key holds, repeatable (see the admin page).")
+        ] = None,
+        user: Annotated[str | None, typer.Option("--user", help="Username of the person the key acts for.")] = None,
+    ) -> None:
+        """Create an API key and print its secret (shown only this once)."""
+        with deployment(_settings(ctx)) as d:
+            known = app_scopes(d.settings)
+            with write_transaction(d.sessions) as session:
+                user_id = None
+                if user is not None:
+                    user_id = session.scalar(select(User.id).where(User.username == user.strip()))
+                    if user_id is None:
+                        raise CliError(f"--user: no user is called {user!r} (`voronka users list` shows them).")
+                key, secret = create_api_key(session, name, scope or [], user_id, known_scopes=known)
+                summary = f"Created the API key {key.name!r} ({key.prefix}) with scopes {', '.join(key.scopes)}."
+        _ok(summary)
+        typer.echo(secret)
+        _note("Copy the secret now: it is shown only this once and cannot be shown again.")
+
+    @apikeys_app.command("list")
+    def apikeys_list(ctx: typer.Context) -> None:
+        """List API keys (never their secrets): prefix, name, scopes, acting user, dates, state."""
+        with deployment(_settings(ctx)) as d, d.sessions() as session:
+            rows = [
+                (k.prefix, k.name, ",".join(k.scopes or []) or "-", username or "-", _when(k.created_at),
+                 _when(k.last_used_at) if k.last_used_at else "never", "active" if k.active else "revoked")
+                for k, username in session.execute(
+                    select(ApiKey, User.username).outerjoin(User, User.id == ApiKey.user_id).order_by(ApiKey.id)
+                )
+            ]  # fmt: skip
+        if not rows:
+            typer.echo("No API keys yet. Create one with `voronka apikeys create NAME --scope SCOPE`.")
+            return
+        _table(("PREFIX", "NAME", "SCOPES", "USER", "CREATED", "LAST USED", "STATE"), rows)
+
+    @apikeys_app.command("revoke")
+    def apikeys_revoke(
+        ctx: typer.Context, prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. vk_ab12cd34.")]
+    ) -> None:
+        """Revoke an API key: requests that send it are refused from now on, in every process."""
+        with deployment(_settings(ctx)) as d, write_transaction(d.sessions) as session:
+            key = find_by_prefix(session, prefix)
+            if key is None:
+                raise CliError(f"No API key has the prefix {prefix!r} (`voronka apikeys list` shows them).")
+            if not key.active:
+                typer.echo(f"The API key {key.name!r} ({key.prefix}) is already revoked.")
+                return
+            revoke_api_key(session, key.id)
+            _ok(f"Revoked the API key {key.name!r} ({key.prefix}).")
+
     # -- demo ------------------------------------------------------------------------------------------
 
     @app.command()
@@ -591,6 +651,22 @@ def render_config(settings: Settings) -> str:
             "",
         ]
     )
+
+
+def app_scopes(settings: Settings) -> dict[str, list[str]]:
+    """The scopes the app's ``@api_key`` routes ask for (the same walk as the admin page), by building the app."""
+    from .app import create_app
+    from .routes.admin_api_keys import known_scopes
+
+    web_app = create_app(dataclasses.replace(settings))
+    try:
+        return known_scopes(web_app.routes)
+    finally:
+        web_app.state.voronka.engine.dispose()
+
+
+def _when(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _create_sqlite_folder(url: str) -> None:

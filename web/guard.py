@@ -6,7 +6,7 @@ nobody remembered to protect: a route needs a login unless its endpoint is marke
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,11 +22,14 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from voronka.core.db import write_transaction
 from voronka.core.i18n import N_
-from voronka.core.models import ApiKey
+from voronka.core.i18n import gettext as _
+from voronka.core.models import ApiKey, User
+from voronka.core.security.api_keys import hash_api_key
 from voronka.core.security.markers import marks_of
 from voronka.core.security.throttle import rate_hit
 from voronka.core.types import utcnow
 
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 Endpoint = Callable[[Request], Awaitable[Response] | Response]
 
@@ -38,10 +41,6 @@ class ApiKeyUser:
 
     def __init__(self, key_id: int, name: str, scopes: Sequence[str], user_id: int | None):
         self.key_id, self.name, self.scopes, self.id = key_id, name, frozenset(scopes), user_id
-
-
-def hash_api_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def guard(endpoint: Endpoint) -> Endpoint:
@@ -125,18 +124,28 @@ def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
     runtime = request.app.state.voronka
     with runtime.sessions() as session:
         row = session.execute(
-            select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.user_id, ApiKey.active).where(
-                ApiKey.key_hash == hash_api_key(secret)
+            select(
+                ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.user_id, ApiKey.active, ApiKey.last_used_at,
+                User.active.label("user_active"),
             )
-        ).first()
+            .outerjoin(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == hash_api_key(secret))
+        ).first()  # fmt: skip
     if row is None or not row.active:
         raise HTTPException(401, N_("The API key is not valid or has been revoked."), {"WWW-Authenticate": "Bearer"})
+    if row.user_id is not None and not row.user_active:
+        raise HTTPException(
+            401, N_("The API key acts for a user who is no longer active."), {"WWW-Authenticate": "Bearer"}
+        )
     missing = [s for s in scopes if s not in (row.scopes or [])]
     if missing:
-        raise HTTPException(403, f"The API key lacks the scope(s): {', '.join(missing)}.")
+        raise HTTPException(403, _("The API key lacks the scope(s): %(scopes)s.") % {"scopes": ", ".join(missing)})
     request.scope["user"] = ApiKeyUser(row.id, row.name, row.scopes or [], row.user_id)
-    with write_transaction(runtime.sessions) as session:
-        session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
+        # once a minute at most: a write per API call would serialise every integration on SQLite
+        with write_transaction(runtime.sessions) as session:
+            session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
 
 
 def _check_rate(request: Request, limit: int, per: int) -> None:

@@ -155,12 +155,16 @@ class VoronkaContext:
         session = scope.setdefault("session", {})
         user: Any = ANONYMOUS
         uid = session.get("uid")
-        if type(uid) is int and 0 < uid < 2**63:  # a signed cookie is ours, but never trust its shape
-            found = runtime.user(uid)
+        sid = session.get("sid")
+        if type(uid) is int and 0 < uid < 2**63 and isinstance(sid, str) and 0 < len(sid) <= 100:
+            # a signed cookie is ours, but never trust its shape; the session must still be live
+            found = runtime.user(uid) if runtime.session_user_id(sid) == uid else None
             if found is not None and secrets.compare_digest(found.auth_hash, str(session.get("auth", ""))):
                 user = found
             else:
                 session.clear()
+        elif uid is not None:
+            session.clear()
         scope["user"] = user
         scope.setdefault("state", {})
         accept = None

@@ -13,6 +13,7 @@ from voronka.core.config import Settings
 from voronka.core.migrate import Migrator
 from voronka.core.models import PluginState
 from voronka.core.plugins import PluginHost
+from voronka.core.security.sessions import session_owner
 from voronka.core.security.users import CurrentUser, load_user
 from voronka.core.settings_store import SettingsStore
 from voronka.core.state import read_versions
@@ -33,6 +34,7 @@ class Runtime:
     templates: Any = None
     versions: dict[str, int] = field(default_factory=dict)
     users: dict[int, CurrentUser] = field(default_factory=dict)
+    live_sessions: dict[str, int | None] = field(default_factory=dict)
     migration_errors: dict[str, str] = field(default_factory=dict)
 
     def sync(self, force: bool = False) -> None:
@@ -47,9 +49,22 @@ class Runtime:
                     log.info("enabled plugins: %s", ", ".join(sorted(self.host.enabled)) or "none")
         if force or versions.get("security", 0) != self.versions.get("security", -1):
             self.users.clear()
+        if force or versions.get("sessions", 0) != self.versions.get("sessions", -1):
+            self.live_sessions.clear()
         if force or versions.get("settings", 0) != self.versions.get("settings", -1):
             self.settings_store.invalidate()
         self.versions = versions
+
+    def session_user_id(self, token: str) -> int | None:
+        """Whose live session ``token`` is; cached until a logout anywhere bumps "sessions"."""
+        if token in self.live_sessions:
+            return self.live_sessions[token]
+        with self.sessions() as session:
+            owner = session_owner(session, token)
+        if len(self.live_sessions) > 50_000:  # bounded: a flood of forged tokens cannot grow it forever
+            self.live_sessions.clear()
+        self.live_sessions[token] = owner
+        return owner
 
     def user(self, user_id: int) -> CurrentUser | None:
         found = self.users.get(user_id)

@@ -8,6 +8,8 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..i18n import gettext as _
+
 _hasher = PasswordHasher()
 
 
@@ -41,7 +43,7 @@ def needs_rehash(stored: str) -> bool:
 
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_LENGTH:
-        return f"The password must be at least {MIN_LENGTH} characters long."
+        return _("The password must be at least %(min)d characters long.") % {"min": MIN_LENGTH}
     return None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..i18n import N_
 from ..models import Role, RolePermission, SettingValue
 from ..state import bump
 
@@ -24,24 +25,26 @@ class Permission:
     default_roles: tuple[str, ...] = ()
 
 
+# Labels and descriptions are marked with N_() and translated where they are shown (the role editor).
 CORE_PERMISSIONS = [
-    Permission(ADMIN, "Administer Voronka", "Everything: plugins, users, roles, settings.", ("admin",)),
-    Permission("core.users.view", "See the user directory", "", ("admin", "manager", "sales", "operator")),
-    Permission("core.search", "Use the global search", "", ("admin", "manager", "sales", "operator")),
+    Permission(ADMIN, N_("Administer Voronka"), N_("Everything: plugins, users, roles, settings."), ("admin",)),
+    Permission("core.users.view", N_("See the user directory"), "", ("admin", "manager", "sales", "operator")),
+    Permission("core.search", N_("Use the global search"), "", ("admin", "manager", "sales", "operator")),
 ]
 
+# Stored in English as the roles' labels; the admin screens translate a label that is still the default.
 DEFAULT_ROLES: dict[str, tuple[str, str]] = {
-    "admin": ("Administrator", "all"),
-    "manager": ("Sales manager", "under"),
-    "sales": ("Sales person", "own"),
-    "operator": ("Contact-centre operator", "team"),
+    "admin": (N_("Administrator"), "all"),
+    "manager": (N_("Sales manager"), "under"),
+    "sales": (N_("Sales person"), "own"),
+    "operator": (N_("Contact-centre operator"), "team"),
 }
 
 VISIBILITY_LABELS = {
-    "own": "Own records (and their teams' queues)",
-    "team": "Records of their teams",
-    "under": "Everyone under them in the hierarchy",
-    "all": "All records",
+    "own": N_("Own records (and their teams' queues)"),
+    "team": N_("Records of their teams"),
+    "under": N_("Everyone under them in the hierarchy"),
+    "all": N_("All records"),
 }
 
 _KNOWN_KEY = "known_permissions"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import ValidationError
+from ..i18n import gettext as _
 from ..models import Role, RolePermission, TeamMember, User, UserRole
 from ..search_keys import search_key
 from ..state import bump
@@ -122,15 +123,15 @@ def create_user(
     username = username.strip()
     errors: dict[str, str] = {}
     if not username or len(username) > 150 or any(c.isspace() for c in username):
-        errors["username"] = "A username is 1-150 characters without spaces."
+        errors["username"] = _("A username is 1-150 characters without spaces.")
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors["username"] = f"The username {username!r} is taken."
+        errors["username"] = _("The username '%(username)s' is taken.") % {"username": username}
     if check_password and (problem := password_problem(password)):
         errors["password"] = problem
     role_rows = {r.key: r for r in session.scalars(select(Role).where(Role.key.in_(roles)))}
     missing = [r for r in roles if r not in role_rows]
     if missing:
-        errors["roles"] = f"Unknown role(s): {', '.join(missing)}."
+        errors["roles"] = _("Unknown role(s): %(keys)s.") % {"keys": ", ".join(missing)}
     if errors:
         raise ValidationError(errors)
     user = User(

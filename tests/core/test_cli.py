@@ -28,12 +28,15 @@ from typer.testing import CliRunner
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
+from voronka.core.migrate import core_head
 from voronka.core.models import ManagerLink, PluginState, Role, StateVersion, Team, TeamMember, User, UserRole
 from voronka.core.security.visibility import everyone_under
 from voronka.web.app import create_app
 from voronka.web.cli import build_cli, create_cli, main, preflight, render_config
 from voronka.web.seed_core import DEMO_DOMAIN, DEMO_PASSWORD, INBOUND_QUEUE, KYIV_TEAM, LVIV_TEAM, dates
 from voronka.web.testkit.client import VoronkaClient
+
+CORE_HEAD = core_head()
 
 GOOD_PASSWORD = "correct-horse-42"
 
@@ -242,10 +245,10 @@ def test_db_upgrade_current_history_downgrade(engine: str, empty_db_url: str, tm
     assert preflight(settings) == []
     assert "Everything is up to date." in cli("db", "upgrade", config=config).output
     current = cli("db", "current", config=config)
-    assert "core_0001" in current.output and "up to date" in current.output and "PENDING" not in current.output
+    assert CORE_HEAD in current.output and "up to date" in current.output and "PENDING" not in current.output
 
     history = cli("db", "history", config=config)
-    assert history.exit_code == 0 and "core_0001 (core)" in history.output
+    assert history.exit_code == 0 and "core_0001 (core)" in history.output and CORE_HEAD in history.output
 
     unconfirmed = cli("db", "downgrade", "base", config=config)
     assert unconfirmed.exit_code == 2 and "pass --yes" in unconfirmed.output
@@ -272,7 +275,7 @@ def test_db_revision_for_a_plugin_branch(engine: str, empty_db_url: str, tmp_pat
     (written,) = versions.glob("*.py")
     source = written.read_text()
     assert f"branch_labels: str | Sequence[str] | None = ('{name}',)" in source
-    assert "depends_on: str | Sequence[str] | None = 'core_0001'" in source  # core's head comes first
+    assert f"depends_on: str | Sequence[str] | None = '{CORE_HEAD}'" in source  # core's head comes first
 
     current = cli("db", "current", config=config)
     assert name in current.output and "PENDING" in current.output

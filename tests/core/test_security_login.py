@@ -4,6 +4,7 @@ safe redirects after login, and logout behind CSRF."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -13,6 +14,7 @@ from voronka_test_security.helpers import attempt_login, is_logged_in, read, sig
 
 from voronka.core.models import LoginAttempt, User
 from voronka.core.security.passwords import needs_rehash, session_auth_hash, verify_password
+from voronka.core.security.sessions import start_session
 from voronka.core.security.throttle import LOGIN_LIMIT, LOGIN_WINDOW, login_keys
 from voronka.core.state import bump
 from voronka.core.types import utcnow
@@ -71,7 +73,10 @@ def test_a_rehash_in_one_process_does_not_log_out_a_new_session_in_another(make_
     uid = user_row(app1, "sales").id
     with VoronkaClient(app1) as old, VoronkaClient(app2) as other, VoronkaClient(app1) as fresh:
         # a session made before the upgrade: process 1 caches the user with the weak hash
-        old.cookies.set("voronka_session", sign_session({"uid": uid, "auth": session_auth_hash(weak), "csrf": "t"}))
+        with write(app1) as session:
+            sid = start_session(session, uid, 3600)
+        cookie = {"uid": uid, "sid": sid, "auth": session_auth_hash(weak), "csrf": "t"}
+        old.cookies.set("voronka_session", sign_session(cookie))
         assert is_logged_in(old)
         assert attempt_login(other, "sales").status_code == 303  # rehashes
         assert attempt_login(fresh, "sales").status_code == 303
@@ -252,3 +257,23 @@ def test_logout_needs_a_post_with_a_csrf_token(client):
     done = client.post("/logout", follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/login"
     assert not is_logged_in(client)
+
+
+def test_logout_revokes_the_session_even_for_a_copied_cookie(make_app):
+    """The cookie alone is not the session: after logout a copy of it logs nobody in, in any process."""
+    app1, app2 = make_app(), make_app(state_poll_seconds=1.0)
+    with VoronkaClient(app1) as browser, VoronkaClient(app2) as thief:
+        browser.login("sales")
+        copied = browser.cookies.get("voronka_session")
+        thief.cookies.set("voronka_session", copied)
+        assert is_logged_in(thief), "a copy of a live session cookie works (as any bearer token does)"
+        assert browser.post("/logout", follow_redirects=False).status_code == 303
+        deadline = time.monotonic() + 1.5
+        while is_logged_in(thief) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            thief.cookies.set("voronka_session", copied)
+        thief.cookies.set("voronka_session", copied)
+        assert not is_logged_in(thief), "the logged-out session still works in another process"
+        with VoronkaClient(app1) as again:
+            again.cookies.set("voronka_session", copied)
+            assert not is_logged_in(again)

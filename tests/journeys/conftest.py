@@ -238,18 +238,19 @@ class Browsing:
 
 
 @pytest.fixture
-def browse(browser: Any, live_server: LiveServer) -> Iterator[Callable[[str], Browsing]]:
-    """``browse("desktop" | "phone")`` opens a fresh context at that viewport; closed after the test."""
+def browse(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Browsing]]:
+    """``browse("desktop" | "phone")`` opens a fresh context at that viewport (``locale=`` sets the browser's
+    language, and so its Accept-Language); closed after the test."""
     opened: list[Any] = []
 
-    def open_context(viewport: str) -> Browsing:
+    def open_context(viewport: str, locale: str = "en-GB") -> Browsing:
         width, height = VIEWPORTS[viewport]
         context = browser.new_context(
             viewport={"width": width, "height": height},
             device_scale_factor=1,
             is_mobile=viewport == "phone",
             has_touch=viewport == "phone",
-            locale="en-GB",
+            locale=locale,
             timezone_id="Europe/Kyiv",
         )
         context.add_init_script(_CSP_PROBE)

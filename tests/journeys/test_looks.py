@@ -3,18 +3,26 @@
 For each page: the document never scrolls sideways, no visible text is cut off or spills out of its box,
 and the console stays clean (errors, uncaught exceptions, CSP violations). Screenshots go to
 ``screenshots/`` (or ``$VORONKA_SCREENSHOTS``) as ``<viewport>-<page>.png``; look at them after a change.
+The same walk runs once more in Ukrainian (longer words), with its screenshots in ``screenshots/uk/``.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from sqlalchemy import update
+
+from voronka.core.db import write_transaction
+from voronka.core.models import User
+from voronka.core.state import bump
 
 VIEWPORTS = ("desktop", "phone")  # 1366×768 and 390×844, see conftest.py
+LOCALES = {"en": "en-GB", "uk": "uk-UA"}  # the browser's language: Accept-Language, date inputs
 
 # Every element that shows text is checked: a box that clips (overflow hidden/clip, ellipsis) or any
 # block that holds text directly must be as wide as its content. Boxes that scroll on purpose
@@ -67,12 +75,18 @@ def shot_name(path: str) -> str:
     return name
 
 
-def check_page(browsing: Any, name: str) -> list[str]:
-    """Screenshot the current page and return what is wrong with it (empty when it looks right)."""
+def check_page(browsing: Any, name: str, language: str | None = None) -> list[str]:
+    """Screenshot the current page and return what is wrong with it (empty when it looks right).
+
+    With ``language``, the page must also be in that language (``<html lang>``): a page that falls back to
+    English would pass the layout checks without testing the longer words.
+    """
     page = browsing.page
     viewport = "desktop" if browsing.width > 800 else "phone"
     page.screenshot(path=str(browsing.shots / f"{viewport}-{name}.png"), full_page=True)
     problems = []
+    if language is not None and (shown := page.evaluate("document.documentElement.lang")) != language:
+        problems.append(f"the page is in {shown!r}, not {language!r}")
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if widths[0] > widths[1]:
         problems.append(f"the document scrolls sideways: {widths[0]}px wide in a {widths[1]}px window")
@@ -144,20 +158,65 @@ def search_query(browsing: Any, candidates: list[str]) -> str:
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_every_page_looks_right(browse: Any, viewport: str) -> None:
+    problems = walk_every_page(browse, viewport)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_page_looks_right_in_ukrainian(browse: Any, viewport: str, restore_languages: None) -> None:
+    """The same pages with the users' language switched to Ukrainian on /me, whose words run longer."""
+    problems = walk_every_page(browse, viewport, "uk")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def restore_languages(live_server: Any) -> Iterator[None]:
+    """Put every user back on English afterwards: the server (and its database) serve the whole module."""
+    yield
+    with write_transaction(live_server.app.state.voronka.sessions) as session:
+        session.execute(update(User).values(language="en"))
+        bump(session, "security")
+
+
+def choose_language(browsing: Any, language: str) -> None:
+    """Switch the logged-in user's language the way a person does: on /me, then Save."""
+    browsing.goto("/me")
+    browsing.page.select_option("select[name=language]", language)
+    with browsing.page.expect_navigation(wait_until="networkidle"):
+        browsing.page.click("form[action='/me'] button[type=submit]")
+    assert browsing.page.evaluate("document.documentElement.lang") == language, "/me did not switch the language"
+
+
+def log_in(browsing: Any, username: str, language: str | None) -> None:
+    browsing.login(username)
+    if language is not None:
+        choose_language(browsing, language)
+
+
+def walk_every_page(browse: Any, viewport: str, language: str | None = None) -> list[str]:
+    """Check every page at ``viewport``; with ``language``, the visitor's browser and every user ask for it
+    and the screenshots go to a folder of that name."""
     problems: list[str] = []
-    visitor = browse(viewport)
+    locale = LOCALES.get(language or "en", "en-GB")
+    visitor = browse(viewport, locale=locale)
+    if language is not None:
+        visitor.shots = visitor.shots / language
+        visitor.shots.mkdir(parents=True, exist_ok=True)
+
+    def check(browsing: Any, name: str) -> list[str]:
+        return check_page(browsing, name, language)
 
     visitor.goto("/login")
-    problems += check_page(visitor, "login")
+    problems += check(visitor, "login")
     visitor.page.fill("input[name=username]", "admin")
     visitor.page.fill("input[name=password]", "not-the-password")
     with visitor.page.expect_navigation(wait_until="networkidle"):
         visitor.page.click("button[type=submit]")
-    problems += check_page(visitor, "login-error")
+    problems += check(visitor, "login-error")
     visitor.goto("/no-such-page", status=404)
-    problems += check_page(visitor, "404-anonymous")
+    problems += check(visitor, "404-anonymous")
 
-    visitor.login("admin")
+    log_in(visitor, "admin", language)
     from_plugins, texts = plugin_pages(visitor)
     pages = {
         "home": "/",
@@ -170,9 +229,9 @@ def test_every_page_looks_right(browse: Any, viewport: str) -> None:
     pages.update({shot_name(path): path for path in admin_pages(visitor)})
     for name, path in pages.items():
         visitor.goto(path)
-        problems += check_page(visitor, name)
+        problems += check(visitor, name)
     visitor.goto("/no-such-page", status=404)
-    problems += check_page(visitor, "404")
+    problems += check(visitor, "404")
 
     # Open menus must fit too.
     visitor.goto("/")
@@ -180,30 +239,31 @@ def test_every_page_looks_right(browse: Any, viewport: str) -> None:
         visitor.page.click(".nav-button")
         _wait_until(visitor.page, "document.querySelector('.sidebar').getBoundingClientRect().left >= 0")
         visitor.page.wait_for_timeout(250)  # let the slide finish
-        problems += check_page(visitor, "home-menu-open")
+        problems += check(visitor, "home-menu-open")
         visitor.page.keyboard.press("Escape")
         _wait_until(visitor.page, "document.querySelector('.sidebar').getBoundingClientRect().right <= 0")
     visitor.page.click(".user-menu summary")
-    problems += check_page(visitor, "home-user-menu")
+    problems += check(visitor, "home-user-menu")
     visitor.page.keyboard.press("Escape")
     visitor.page.keyboard.press("/")
     query = parse_qs(urlsplit(pages["search"]).query)["q"][0]
     with visitor.page.expect_response(lambda r: "/search?" in r.url):
         visitor.page.keyboard.type(query, delay=10)
     visitor.page.locator("#search-results > *").first.wait_for()
-    problems += check_page(visitor, "home-search-dropdown")
+    problems += check(visitor, "home-search-dropdown")
 
     if "admin" in pages:
-        seller = browse(viewport)
-        seller.login("sales")
+        seller = browse(viewport, locale=locale)
+        seller.shots = visitor.shots
+        log_in(seller, "sales", language)
         seller.goto("/admin", status=403)
-        problems += check_page(seller, "403")
-    operator = browse(viewport)  # fewer permissions: often an empty start page
-    operator.login("operator")
+        problems += check(seller, "403")
+    operator = browse(viewport, locale=locale)  # fewer permissions: often an empty start page
+    operator.shots = visitor.shots
+    log_in(operator, "operator", language)
     operator.goto("/")
-    problems += check_page(operator, "home-operator")
-
-    assert not problems, "\n".join(problems)
+    problems += check(operator, "home-operator")
+    return problems
 
 
 def test_slash_focuses_search_and_esc_closes(browse: Any) -> None:

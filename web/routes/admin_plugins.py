@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -183,6 +183,15 @@ def _schema_or_404(request: Request, plugin: str) -> tuple[PluginInfo, list[Sett
     return info, fields
 
 
+def _translated(fields: list[SettingField]) -> list[SettingField]:
+    """The fields with label, help and choice labels in the admin's language (declared with ``N_()``)."""
+    return [
+        replace(f, label=_(f.label) if f.label else "", help=_(f.help) if f.help else "",
+                choices=tuple((value, _(label) if label else label) for value, label in f.choices))
+        for f in fields
+    ]  # fmt: skip
+
+
 def _display(f: SettingField, value: Any) -> Any:
     if f.type == "bool":
         return bool(value)
@@ -209,7 +218,7 @@ async def plugin_settings(request: Request) -> Response:
     stored = runtime(request).settings_store.values(db(request), plugin)
     values = {f.key: _display(f, stored.get(f.key)) for f in fields}
     return page(request, "admin/settings.html", {
-        "info": info, "fields": fields, "values": values, "errors": {},
+        "info": info, "fields": _translated(fields), "values": values, "errors": {},
         "saved": bool(request.query_params.get("saved")), "enabled": runtime(request).host.is_enabled(plugin),
     }, tab="settings", block="settings_form")  # fmt: skip
 
@@ -231,7 +240,7 @@ async def plugin_settings_save(request: Request) -> Response:
         values = {f.key: (submitted[f.key] is not None) if f.type == "bool" else (submitted[f.key] or "")
                   for f in fields}  # fmt: skip
         return page(request, "admin/settings.html", {
-            "info": info, "fields": fields, "values": values, "errors": exc.errors, "saved": False,
+            "info": info, "fields": _translated(fields), "values": values, "errors": exc.errors, "saved": False,
             "enabled": rt.host.is_enabled(plugin),
         }, tab="settings", block="settings_form", status_code=400)  # fmt: skip
     rt.sync(force=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -36,9 +36,15 @@ class PermissionGroup:
     permissions: list[Permission] = field(default_factory=list)
 
 
+def _translated(perm: Permission) -> Permission:
+    """``perm`` with its label and description in the admin's language (declared with ``N_()``)."""
+    return replace(perm, label=_(perm.label), description=_(perm.description) if perm.description else "")
+
+
 def declared_permissions(host: PluginHost) -> list[PermissionGroup]:
     """Every permission core and the installed plugins declare, grouped by the plugin that owns its key."""
-    groups: dict[str, PermissionGroup] = {"core": PermissionGroup("core", _("Core"), True, list(CORE_PERMISSIONS))}
+    core = PermissionGroup("core", _("Core"), True, [_translated(p) for p in CORE_PERMISSIONS])
+    groups: dict[str, PermissionGroup] = {"core": core}
     for batch in host.all_hooks.permissions():
         for perm in batch or []:
             owner = perm.key.split(".", 1)[0]
@@ -46,7 +52,7 @@ def declared_permissions(host: PluginHost) -> list[PermissionGroup]:
                 info = host.plugins.get(owner)
                 groups[owner] = PermissionGroup(owner, info.label if info else owner, host.is_enabled(owner))
             if all(p.key != perm.key for p in groups[owner].permissions):
-                groups[owner].permissions.append(perm)
+                groups[owner].permissions.append(_translated(perm))
     ordered = [groups.pop("core"), *sorted(groups.values(), key=lambda g: g.label.casefold())]
     for group in ordered:
         group.permissions.sort(key=lambda p: p.key)
@@ -72,7 +78,8 @@ async def roles(request: Request) -> Response:
     rows = session.scalars(select(Role).order_by(Role.builtin.desc(), Role.label)).all()
     deleted = request.query_params.get("deleted", "")[:120]
     return page(request, "admin/roles.html", {
-        "roles": rows, "members": members, "grants": grants, "visibility": dict(_visibility_choices()),
+        "roles": rows, "labels": {r.id: _(r.label) for r in rows},  # the built-in roles' labels translate
+        "members": members, "grants": grants, "visibility": dict(_visibility_choices()),
         "message": _("The role %(label)s is deleted.") % {"label": deleted} if deleted else None,
     }, tab="roles", block="role_list")  # fmt: skip
 
@@ -94,7 +101,8 @@ def _role_form(
             .all()
         )
     return page(request, "admin/role_edit.html", {
-        "role": role, "values": values, "errors": errors, "groups": declared_permissions(runtime(request).host),
+        "role": role, "role_label": _(role.label) if role is not None else "",
+        "values": values, "errors": errors, "groups": declared_permissions(runtime(request).host),
         "visibility": _visibility_choices(), "holders": holders, "delete_error": None,
         "saved": bool(request.query_params.get("saved")), **extra,
     }, tab="roles", status_code=status_code)  # fmt: skip
@@ -193,7 +201,8 @@ async def role_delete(request: Request) -> Response:
             bump(session, "security")
             row = get_or_404(session, Role, role.id)
             if row.builtin:
-                raise ValidationError(_("%(label)s is a built-in role and cannot be deleted.") % {"label": row.label})
+                label = _(row.label)
+                raise ValidationError(_("%(label)s is a built-in role and cannot be deleted.") % {"label": label})
             holders = session.scalars(
                 select(User.display_name).join(UserRole, UserRole.user_id == User.id)
                 .where(UserRole.role_id == row.id).order_by(User.name_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
@@ -49,6 +49,14 @@ from .shell import time_zones
 
 PAGE_SIZE = 50
 STATUSES = ("all", "active", "inactive")
+
+
+class RoleChoice(NamedTuple):
+    """A role in the forms' checkboxes and the filter, its label in the admin's language."""
+
+    id: int
+    key: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def _directory(session: Session, filters: UserFilters, today: dt.date) -> dict[s
             select(UserRole.user_id, Role.label).join(Role, Role.id == UserRole.role_id)
             .where(UserRole.user_id.in_(user_ids)).order_by(Role.label)
         ):  # fmt: skip
-            roles[uid].append(label)
+            roles[uid].append(_(label))  # a built-in role's label, still the default, is translated
         for uid, name in session.execute(
             select(TeamMember.user_id, Team.name).join(Team, Team.id == TeamMember.team_id)
             .where(TeamMember.user_id.in_(user_ids)).order_by(Team.name)
@@ -147,7 +155,10 @@ def _directory(session: Session, filters: UserFilters, today: dt.date) -> dict[s
 def _choices(session: Session) -> dict[str, Any]:
     """Roles, teams and people for the selects and checkbox groups of the user forms and filters."""
     return {
-        "all_roles": session.execute(select(Role.id, Role.key, Role.label).order_by(Role.label)).all(),
+        "all_roles": sorted(
+            (RoleChoice(r.id, r.key, _(r.label)) for r in session.execute(select(Role.id, Role.key, Role.label))),
+            key=lambda r: r.label.casefold(),
+        ),
         "all_teams": session.execute(select(Team.id, Team.name, Team.is_queue).order_by(Team.name)).all(),
         "people": session.execute(
             select(User.id, User.display_name, User.username, User.active).order_by(User.name_key, User.id)
@@ -369,7 +380,7 @@ async def user_password(request: Request) -> Response:
     password = password[:1024] if isinstance(password, str) else ""
     problem = password_problem(password)
     if problem:
-        context = _edit_context(request, target, password_error=_(problem))
+        context = _edit_context(request, target, password_error=problem)
         return page(request, "admin/user_edit.html", context, tab="users", status_code=400)
     rt = runtime(request)
     with write_transaction(rt.sessions) as session:

@@ -16,6 +16,7 @@ from voronka.core.i18n import gettext as _
 from voronka.core.models import User
 from voronka.core.security.markers import public
 from voronka.core.security.passwords import hash_password, needs_rehash, session_auth_hash, verify_password
+from voronka.core.security.sessions import end_session, start_session
 from voronka.core.security.throttle import (
     clear_login_failures,
     login_blocked,
@@ -76,13 +77,29 @@ async def login(request: Request) -> Response:
             bump(session, "security")  # other processes cached the old hash, which sessions are checked against
         session.execute(update(User).where(User.id == row.id).values(**values))
         clear_login_failures(session, username)
+        sid = start_session(
+            session,
+            row.id,
+            rt.settings.session_max_age,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     rt.users.pop(row.id, None)
     request.session.clear()
-    request.session.update({"uid": row.id, "auth": session_auth_hash(stored), "csrf": secrets.token_urlsafe(24)})
+    request.session.update(
+        {"uid": row.id, "sid": sid, "auth": session_auth_hash(stored), "csrf": secrets.token_urlsafe(24)}
+    )
     return RedirectResponse(target, 303)
 
 
 async def logout(request: Request) -> Response:
+    """End this session for good: its cookie, even if copied, no longer logs anyone in."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        rt = runtime(request)
+        with write_transaction(rt.sessions) as session:
+            end_session(session, sid)
+        rt.live_sessions.pop(sid, None)
     request.session.clear()
     return RedirectResponse("/login", 303)
 
