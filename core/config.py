@@ -20,6 +20,8 @@ class Settings:
 
     database_url: str = "sqlite:///voronka.db"
     secret_key: str = ""
+    secret_keys: list[str] = field(default_factory=list)
+    """Keys that encrypt stored secrets (see ``voronka.core.secrets``): the first encrypts, all decrypt."""
     debug: bool = False
     strict_plugins: bool = False
     disabled_plugins: list[str] = field(default_factory=list)
@@ -37,6 +39,10 @@ class Settings:
     secure_cookies: bool = False
     session_max_age: int = 14 * 24 * 3600
     state_poll_seconds: float = 1.0
+    run_jobs_in_server: bool = True
+    """Run background jobs and event delivery inside the web server (embedded setup); turn it off when
+    ``voronka worker`` processes do that work."""
+    job_poll_seconds: float = 0.2
     source: str = ""
 
     @classmethod

@@ -94,8 +94,11 @@ def settings_schema() -> list[Any]:
 def before_save(session: Session, record: Any, changes: dict[str, Any]) -> None:
     """Called inside the transaction before a record is written; raise ``ValidationError`` to refuse.
 
-    ``changes`` maps field name to ``(old, new)``. The record services (next release) call it for
-    every write path: forms, bulk actions and imports.
+    ``changes`` maps field name to ``(old, new)``. :mod:`voronka.core.writes` calls it for every write
+    path (forms, bulk actions, imports, the API), once per record, for records of every kind: check
+    ``isinstance(record, YourModel)``. ``record`` already carries the new values (its ``id`` is None when
+    it is being created); changes made to it here are written and audited too. A refusal refuses the
+    whole call (a bulk call included): nothing is written. Return value ignored.
     """
 
 
@@ -104,7 +107,11 @@ def on_event(session: Session, event: Any) -> None:
     """Called for each event delivered from the outbox, after the change committed, at least once.
 
     The handler's session is its own transaction, committed together with the "(event, handler) done"
-    mark, so its database effects happen exactly once.
+    mark, so its database effects happen exactly once. ``event`` is a frozen
+    :class:`voronka.core.events.Event` (``id``, ``name``, ``payload`` of plain data, ``occurred_at``);
+    events are published with :func:`voronka.core.events.emit`. Check ``event.name`` and return for
+    events that are not yours. Raising rolls the handler's work back; it is retried with backoff and,
+    after repeated failures, listed on the admin jobs page for a retry. Other handlers are not affected.
     """
 
 
@@ -123,8 +130,12 @@ def records_deleted(session: Session, kind: str, ids: list[int]) -> None:
 
 @hookspec
 def record_kinds() -> list[Any]:
-    """Return the record kinds this plugin registers (name, label, model, URL, display name,
-    visibility filter, optional duplicate matcher). Consumed by the shared record services.
+    """Return :class:`voronka.core.records.RecordKind` entries (name, label, model, URL, display name,
+    visibility filter, optional duplicate matcher, writable and audited fields).
+
+    Called once at start-up on every loaded plugin; the registry is ``runtime.record_kinds``. Kind names
+    are plain nouns ("person"), unique across plugins: a plugin registering a taken name is disabled
+    with its dependents, and the message names both plugins.
     """
 
 
@@ -140,7 +151,10 @@ def metrics() -> list[Any]:
 
 @hookspec
 def jobs() -> list[Any]:
-    """Return job definitions (periodic, queued or long-running) this plugin runs."""
+    """Return :class:`voronka.core.jobs.JobDefinition` entries (periodic, queued or long-running
+    listeners) this plugin runs. Called by the job runner of the server or of ``voronka worker``; one
+    process at a time runs a job (lease rows). Queue work with :func:`voronka.core.jobs.enqueue`.
+    """
 
 
 @hookspec

@@ -223,3 +223,6 @@ __all__ = [
     "UserRole",
     "VersionedMixin",
 ]
+from . import models_company as _models_company  # noqa: E402,F401  (exchange rates, sequences)
+from . import models_jobs as _models_jobs  # noqa: E402,F401  (outbox, jobs, leases)
+from . import models_records as _models_records  # noqa: E402,F401  (tags, audit log)

@@ -19,20 +19,23 @@ from starlette.types import Receive, Scope, Send
 
 from voronka.core import i18n
 from voronka.core.config import Settings
-from voronka.core.db import check_connection, make_engine, make_sessionmaker
+from voronka.core.db import Base, check_connection, make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
 from voronka.core.i18n import N_
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.plugins import PluginHost
+from voronka.core.records import build_registry
+from voronka.core.secrets import check_keys, install_keys
 from voronka.core.settings_store import SettingsStore
 from voronka.core.templating import make_environment, render
 
-from .guard import guard_routes
+from .guard import PERMISSION_DENIED, guard_routes
 from .middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders, SessionCookies, VoronkaContext
 from .plugins_setup import build_host
 from .provision import sync_permissions
-from .routes import admin, auth, shell
+from .routes import admin, auth, people, shell
 from .runtime import Runtime
+from .worker import start_in_server
 
 log = logging.getLogger("voronka")
 
@@ -77,9 +80,12 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
             settings_store=SettingsStore(),
         )
         _check_migrations(runtime)
+        install_keys(engine, settings.secret_keys)  # stored secrets: a missing or wrong key stops start-up
+        check_keys(engine, Base.metadata)
     except BaseException:
         engine.dispose()
         raise
+    runtime.record_kinds = build_registry(host)  # may disable a plugin whose kind name is taken
     runtime.templates = make_environment(host, settings.template_dir, WEB_DIR / "templates")
     i18n.load_catalogs(_locale_dirs(host))
     _collect_settings_schemas(runtime)
@@ -87,7 +93,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     runtime.sync(force=True)
 
     routes: list[BaseRoute] = [
-        *guard_routes(shell.routes + auth.routes + admin.routes),
+        *guard_routes(shell.routes + auth.routes + people.routes + admin.routes),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
     for info in host.loaded:
@@ -111,9 +117,12 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host.call_ordered("startup", isolate=True, app=app)
+        jobs = await start_in_server(app)  # background jobs and event delivery (run_jobs_in_server)
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             for name in reversed(host.order):
                 impl = getattr(host.plugins[name].hooks, "shutdown", None)
                 if impl is not None and host.is_enabled(name):
@@ -193,8 +202,12 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
         return JSONResponse({"error": detail, "status": exc.status_code}, exc.status_code, headers=headers)
     if "user" not in request.scope or request.app.state.voronka.templates is None:
         return PlainTextResponse(detail, exc.status_code, headers=headers)
-    return render(request, "error.html", {"status": exc.status_code, "message": i18n.gettext(detail)},
-                  block="content", status_code=exc.status_code, headers=headers)  # fmt: skip
+    context = {
+        "status": exc.status_code,
+        "message": i18n.gettext(detail),
+        "permission_denied": detail in (PERMISSION_DENIED, MESSAGES[403]),
+    }
+    return render(request, "error.html", context, block="content", status_code=exc.status_code, headers=headers)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

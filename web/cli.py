@@ -40,7 +40,7 @@ from voronka.core.plugin_state import ToggleRefused, switch_plugins
 from voronka.core.plugins import PluginHost
 from voronka.core.security.api_keys import create_api_key, find_by_prefix, revoke_api_key
 from voronka.core.security.passwords import password_problem
-from voronka.core.security.users import create_user
+from voronka.core.security.users import create_user, normalize_username
 from voronka.core.seeding import SeedContext
 from voronka.core.state import read_versions
 
@@ -228,6 +228,8 @@ def create_cli() -> typer.Typer:
     app.add_typer(plugins_app, name="plugins")
     app.add_typer(users_app, name="users")
     app.add_typer(apikeys_app, name="apikeys")
+    secrets_app = typer.Typer(help="Keys that encrypt stored secrets (secret_keys).", no_args_is_help=True)
+    app.add_typer(secrets_app, name="secrets")
 
     @app.callback()
     def root(
@@ -269,7 +271,9 @@ def create_cli() -> typer.Typer:
             or os.environ.get("VORONKA_DATABASE_URL")
             or f"sqlite:///{path.resolve().parent / 'voronka.db'}"
         )
-        settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(32))
+        from voronka.core.secrets import generate_key
+
+        settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(32), secret_keys=[generate_key()])
         _create_sqlite_folder(url)
         engine = make_engine(url)
         try:
@@ -330,6 +334,22 @@ def create_cli() -> typer.Typer:
             workers=None if reload else workers,
             log_level="info",
         )
+
+    @app.command()
+    def worker(
+        ctx: typer.Context,
+        once: Annotated[bool, typer.Option("--once", help="Deliver pending events and run due jobs once.")] = False,
+        concurrency: Annotated[int, typer.Option(help="Jobs run at the same time.", min=1)] = 4,
+    ) -> None:
+        """Run background jobs and deliver events (set run_jobs_in_server = false on the web servers)."""
+        from .app import create_app
+        from .worker import run_worker
+
+        application = create_app(_settings(ctx))
+        try:
+            run_worker(application.state.voronka, once=once, concurrency=concurrency)
+        finally:
+            application.state.voronka.engine.dispose()
 
     # -- db --------------------------------------------------------------------------------------------
 
@@ -516,7 +536,7 @@ def create_cli() -> typer.Typer:
             with write_transaction(d.sessions) as session:
                 user_id = None
                 if user is not None:
-                    user_id = session.scalar(select(User.id).where(User.username == user.strip()))
+                    user_id = session.scalar(select(User.id).where(User.username == normalize_username(user)))
                     if user_id is None:
                         raise CliError(f"--user: no user is called {user!r} (`voronka users list` shows them).")
                 key, secret = create_api_key(session, name, scope or [], user_id, known_scopes=known)
@@ -555,6 +575,33 @@ def create_cli() -> typer.Typer:
                 return
             revoke_api_key(session, key.id)
             _ok(f"Revoked the API key {key.name!r} ({key.prefix}).")
+
+    # -- secrets ---------------------------------------------------------------------------------------
+
+    @secrets_app.command("generate-key")
+    def secrets_generate_key() -> None:
+        """Print a new key for secret_keys (put it first to encrypt with it; keep the old ones to decrypt)."""
+        from voronka.core.secrets import generate_key
+
+        typer.echo(generate_key())
+
+    @secrets_app.command("rotate")
+    def secrets_rotate(
+        ctx: typer.Context,
+        batch_size: Annotated[int, typer.Option(help="Values per transaction.", min=1, max=100000)] = 500,
+    ) -> None:
+        """Re-encrypt every stored secret with the first key in secret_keys, batch by batch."""
+        from voronka.core.db import Base
+        from voronka.core.secrets import install_keys, rotate
+
+        with deployment(_settings(ctx)) as d:
+            install_keys(d.engine, d.settings.secret_keys)
+            done = rotate(d.engine, Base.metadata, batch_size=batch_size)
+        if not done:
+            typer.echo("No installed plugin stores encrypted secrets; nothing to rotate.")
+            return
+        _table(("COLUMN", "RE-ENCRYPTED"), sorted(done.items()))
+        _ok("Every stored secret is now encrypted with the first key; older keys can be removed.")
 
     # -- demo ------------------------------------------------------------------------------------------
 
@@ -635,8 +682,11 @@ def render_config(settings: Settings) -> str:
             "# as VORONKA_<KEY> (VORONKA_DATABASE_URL, VORONKA_SECRET_KEY, ...), which wins over this file.",
             "",
             f"database_url = {q(settings.database_url)}",
-            "# Signs session cookies and encrypts stored secrets: keep it private, keep it stable.",
+            "# Signs session cookies: keep it private, keep it stable.",
             f"secret_key = {q(settings.secret_key)}",
+            "# Encrypt stored secrets (mailbox passwords, tokens): the first key encrypts, all decrypt. To rotate,",
+            "# put a new key (`voronka secrets generate-key`) first, run `voronka secrets rotate`, drop the old one.",
+            f"secret_keys = {q(settings.secret_keys)}",
             f"default_language = {q(settings.default_language)}",
             f"default_timezone = {q(settings.default_timezone)}",
             "",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
 from voronka.core.i18n import gettext as _
 from voronka.core.markers import hookimpl
-from voronka.core.ui import NavItem
+from voronka.core.models import User
+from voronka.core.search_keys import prefix_filter
+from voronka.core.ui import NavItem, SearchHit
 
 
 @hookimpl
@@ -16,3 +21,21 @@ def nav_items(request: Any) -> list[NavItem]:
     if user is not None and user.is_admin:
         items.append(NavItem("core.admin", _("Administration"), "/admin", icon="settings", order=1000))
     return items
+
+
+@hookimpl
+def search(session: Session, user: Any, query: str, limit: int) -> list[SearchHit]:
+    """Colleagues by name or username, for people allowed to see the directory."""
+    if not user.can("core.users.view"):
+        return []
+    by_name = prefix_filter(User.name_key, query)
+    folded = query.strip().casefold()
+    if by_name is None or not folded:
+        return []
+    rows = session.execute(
+        select(User.id, User.display_name, User.username)
+        .where(User.active.is_(True), or_(by_name, and_(User.username >= folded, User.username < folded + "\uffff")))
+        .order_by(User.display_name)
+        .limit(limit)
+    ).all()
+    return [SearchHit(r.display_name, f"/users/{r.id}", _("Colleague"), f"@{r.username}", 0.5) for r in rows]

@@ -30,6 +30,7 @@ from voronka.core.security.throttle import rate_hit
 from voronka.core.types import utcnow
 
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
+PERMISSION_DENIED = N_("You do not have permission to open this page.")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 Endpoint = Callable[[Request], Awaitable[Response] | Response]
 
@@ -56,7 +57,7 @@ def guard(endpoint: Endpoint) -> Endpoint:
             if not getattr(user, "is_authenticated", False):
                 return _login_redirect(request)
             if marks.permission and not user.can(marks.permission):
-                raise HTTPException(403, N_("You do not have permission to open this page."))
+                raise HTTPException(403, PERMISSION_DENIED)
         if request.method not in SAFE_METHODS and not marks.csrf_exempt:
             await check_csrf(request)
         if marks.rate is not None:

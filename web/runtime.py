@@ -32,6 +32,8 @@ class Runtime:
     migrator: Migrator
     settings_store: SettingsStore
     templates: Any = None
+    record_kinds: Any = None
+    """:class:`voronka.core.records.RecordKinds` of the loaded plugins, built at start-up."""
     versions: dict[str, int] = field(default_factory=dict)
     users: dict[int, CurrentUser] = field(default_factory=dict)
     live_sessions: dict[str, int | None] = field(default_factory=dict)

@@ -20,6 +20,7 @@ def _dummy() -> str:
 
 
 MIN_LENGTH = 8
+MAX_LENGTH = 1024  # the login form accepts no more; a longer password could never be typed in
 
 
 def hash_password(password: str) -> str:
@@ -44,6 +45,10 @@ def needs_rehash(stored: str) -> bool:
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_LENGTH:
         return _("The password must be at least %(min)d characters long.") % {"min": MIN_LENGTH}
+    if len(password) > MAX_LENGTH:
+        return _("The password must be at most %(max)d characters long.") % {"max": MAX_LENGTH}
+    if not password.strip():
+        return _("The password cannot be only spaces.")
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import ValidationError
@@ -107,6 +107,11 @@ def load_user(session: Session, user_id: int) -> CurrentUser | None:
     )
 
 
+def normalize_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and looked up casefolded, so "Emma" and "emma" are one account."""
+    return username.strip().casefold()
+
+
 def create_user(
     session: Session,
     username: str,
@@ -120,12 +125,15 @@ def create_user(
     check_password: bool = True,
 ) -> User:
     """Create a user with roles by key; raises ``ValidationError`` with messages per field."""
-    username = username.strip()
+    username = normalize_username(username)
+    email = email.strip()
     errors: dict[str, str] = {}
     if not username or len(username) > 150 or any(c.isspace() for c in username):
         errors["username"] = _("A username is 1-150 characters without spaces.")
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = _("The username '%(username)s' is taken.") % {"username": username}
+    if email and session.scalar(select(User.id).where(func.lower(User.email) == email.lower())) is not None:
+        errors["email"] = _("Another user already has the e-mail address %(email)s.") % {"email": email}
     if check_password and (problem := password_problem(password)):
         errors["password"] = problem
     role_rows = {r.key: r for r in session.scalars(select(Role).where(Role.key.in_(roles)))}
@@ -137,7 +145,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name.strip() or username,
-        email=email.strip(),
+        email=email,
         name_key=search_key(display_name or username),
         password_hash=hash_password(password),
         language=language,

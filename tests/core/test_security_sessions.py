@@ -188,7 +188,7 @@ def test_a_deactivated_user_is_logged_out(make_app):
             bump(session, "security")
         assert_logged_out(first)
         assert_logged_out(second)
-        assert attempt_login(first, "operator").status_code == 400
+        assert attempt_login(first, "operator").status_code == 403
 
 
 def test_a_deleted_user_is_logged_out(app, client):

@@ -15,7 +15,7 @@ from voronka.core.models import Role, Team, User
 from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN
 
-from . import admin_api_keys, admin_plugins, admin_roles, admin_teams, admin_users
+from . import admin_api_keys, admin_company, admin_jobs, admin_plugins, admin_roles, admin_teams, admin_users
 from .admin_base import page
 
 
@@ -49,4 +49,6 @@ routes = [
     *admin_roles.routes,
     *admin_teams.routes,
     *admin_api_keys.routes,
+    *admin_company.routes,
+    *admin_jobs.routes,
 ]

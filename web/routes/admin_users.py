@@ -216,7 +216,7 @@ def _checked(session: Session, form: Any, errors: dict[str, str]) -> tuple[list[
 
 def _form_values(form: Any) -> dict[str, Any]:
     return {
-        "username": text(form, "username", 150),
+        "username": text(form, "username", 1000),  # create_user says what is too long; never cut silently
         "display_name": text(form, "display_name", 300),
         "email": text(form, "email", 300),
         "language": text(form, "language", 10),
@@ -256,7 +256,7 @@ async def user_create(request: Request) -> Response:
             roles, team_ids = _checked(session, form, errors)
             try:
                 created = create_user(
-                    session, values["username"], password[:1024], display_name=values["display_name"],
+                    session, values["username"], password, display_name=values["display_name"],
                     email=values["email"], roles=tuple(r.key for r in roles), language=values["language"],
                     timezone=values["timezone"],
                 )  # fmt: skip

@@ -23,6 +23,7 @@ from voronka.core.security.throttle import (
     login_keys,
     record_login_failure,
 )
+from voronka.core.security.users import normalize_username
 from voronka.core.state import bump
 from voronka.core.templating import render
 from voronka.core.types import utcnow
@@ -45,7 +46,8 @@ async def login_page(request: Request) -> Response:
 @public
 async def login(request: Request) -> Response:
     form = await form_dict(request)
-    username = form.get("username", "").strip()[:150]
+    typed = form.get("username", "").strip()[:150]
+    username = normalize_username(typed)
     password = form.get("password", "")[:1024]
     target = safe_next(form.get("next"))
     rt = runtime(request)
@@ -54,17 +56,21 @@ async def login(request: Request) -> Response:
         if login_blocked(session, keys):
             return render(request, "login.html", {
                 "error": _("Too many failed attempts. Wait 15 minutes or ask an administrator to reset your password."),
-                "username": username, "next": target}, status_code=429)  # fmt: skip
+                "username": typed, "next": target}, status_code=429)  # fmt: skip
         row = session.execute(select(User.id, User.password_hash, User.active).where(User.username == username)).first()
     # argon2 takes ~0.2 s of CPU and releases the GIL: off the event loop, other requests keep flowing
     verified = await run_in_threadpool(verify_password, row.password_hash if row else "", password)
-    ok = verified and row is not None and row.active
-    if not ok:
+    if not verified or row is None:
         with write_transaction(rt.sessions) as session:
             record_login_failure(session, keys)
         return render(request, "login.html", {
-            "error": _("The username or password is wrong."), "username": username, "next": target,
+            "error": _("The username or password is wrong."), "username": typed, "next": target,
         }, status_code=400)  # fmt: skip
+    if not row.active:  # the password was right, so saying why reveals nothing to a guesser
+        return render(request, "login.html", {
+            "error": _("This account is deactivated. Ask an administrator to reactivate it."),
+            "username": typed, "next": target,
+        }, status_code=403)  # fmt: skip
     assert row is not None
     stored = row.password_hash
     values: dict[str, object] = {"last_login_at": utcnow()}

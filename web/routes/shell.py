@@ -16,7 +16,7 @@ from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import LANGUAGES
 from voronka.core.i18n import gettext as _
 from voronka.core.models import User
-from voronka.core.security.markers import public
+from voronka.core.security.markers import public, requires
 from voronka.core.state import bump
 from voronka.core.templating import render, render_panels
 from voronka.core.ui import SearchHit
@@ -30,6 +30,7 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"panels": render_panels(request, "home")})
 
 
+@requires("core.search")
 async def search(request: Request) -> Response:
     """Global search: every enabled plugin's ``search`` hook, filtered to what the user may see."""
     query = request.query_params.get("q", "").strip()[:200]
@@ -92,7 +93,14 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+@public
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the real icon."""
+    return RedirectResponse("/static/favicon.svg", 301)
+
+
 routes = [
+    Route("/favicon.ico", favicon, name="favicon"),
     Route("/", home, name="home"),
     Route("/search", search, name="search"),
     Route("/me", me, methods=["GET"], name="me"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
@@ -31,13 +32,14 @@ def pg_admin_url() -> str:
 
 def postgres_problem() -> str | None:
     """None when PostgreSQL answers at the test URL, else why not."""
+    engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        engine.dispose()
     except Exception as exc:
         return f"PostgreSQL is not reachable at {pg_admin_url()}: {type(exc).__name__}: {exc}"
+    finally:
+        engine.dispose()
     return None
 
 
@@ -62,6 +64,8 @@ class PluginSet:
             "extra_plugins": list(self.modules),
             "disabled_plugins": list(self.disabled),
             "state_poll_seconds": 0.0,
+            # a background runner would race the test's own writes; tests that need it pass True
+            "run_jobs_in_server": False,
         }
         values.update(overrides)
         return Settings(**values)
@@ -125,7 +129,7 @@ class TemplateStore:
 
     @staticmethod
     def _pg_execute(sql: str) -> None:
-        engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+        engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
         try:
             with engine.connect() as conn:
                 conn.execute(text(sql))

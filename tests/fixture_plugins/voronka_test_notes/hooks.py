@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from voronka.core.errors import ValidationError
 from voronka.core.handlers import db
 from voronka.core.handlers import user as current_user
 from voronka.core.i18n import gettext as _
@@ -19,6 +20,7 @@ from voronka.core.ui import NavItem, Panel, SearchHit
 from . import queries
 from . import routes as notes_routes
 from . import seed as notes_seed
+from .kinds import NOTE
 from .metrics import NOTES_CREATED
 from .models import Note
 
@@ -110,3 +112,15 @@ def records_deleted(session: Any, kind: str, ids: list[int]) -> None:
     """Notes attached to records deleted for good go with them, so none points at nothing."""
     if ids:
         session.execute(delete(Note).where(Note.ref_kind == kind, Note.ref_id.in_(list(ids))))
+
+
+@hookimpl
+def record_kinds() -> list[Any]:
+    return [NOTE]
+
+
+@hookimpl
+def before_save(session: Any, record: Any, changes: dict[str, Any]) -> None:
+    """A note keeps a title on every write path, not only behind the form's own check (imports, bulk, API)."""
+    if isinstance(record, Note) and "title" in changes and not (record.title or "").strip():
+        raise ValidationError({"title": _("Give the note a title.")})

@@ -18,6 +18,7 @@ COLUMNS = (
     Note.title,
     Note.body,
     Note.created_at,
+    Note.version,
     Note.owner_user_id,
     User.display_name.label("owner"),
     Team.name.label("team"),

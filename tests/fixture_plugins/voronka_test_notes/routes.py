@@ -1,31 +1,58 @@
-"""Pages under /notes: the list (full page or its HTMX fragment), the create form, a note, a lazy panel."""
+"""Pages under /notes: the list (full page or its HTMX fragment) with a bulk action, the create form, a note
+with its edit form, tags and history, and a lazy panel.
+
+Every write goes through core's write path (``voronka.core.writes``): before_save, audit and events apply
+to the form, the bulk action and (later) imports alike.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from voronka.core.audit import history
 from voronka.core.db import write_transaction
+from voronka.core.errors import StaleRecord, ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
+from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
-from voronka.core.search_keys import search_key
+from voronka.core.models import User
 from voronka.core.security.markers import requires
+from voronka.core.security.visibility import visible
+from voronka.core.tags import add_tag, remove_tag, tags_of
 from voronka.core.templating import render
-from voronka.core.types import utcnow
+from voronka.core.writes import save, save_many
 
 from . import queries
 from .models import BODY_MAX, TITLE_MAX, Note
 
 VIEW = "notes.view"
 EDIT = "notes.edit"
+HISTORY_LIMIT = 100
+BULK_MAX = 500
+SOURCE_LABELS = {"form": N_("Form"), "bulk": N_("Bulk action"), "import": N_("Import"), "api": N_("API")}
+FIELD_LABELS = {"title": N_("Title"), "body": N_("Text"), "owner_user_id": N_("Owner"), "owner_team_id": N_("Team"),
+                "": N_("Note")}  # fmt: skip
 
 
 def setting(request: Request, key: str) -> Any:
     return runtime(request).settings_store.get(db(request), "notes", key)
+
+
+def kind(request: Request) -> Any:
+    """The registered "note" kind (bound to this app's plugins), as core's record services want it."""
+    return runtime(request).record_kinds["note"]
+
+
+def go_to(request: Request, target: str) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Location": target})
+    return RedirectResponse(target, status_code=303)
 
 
 def validate(form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -48,11 +75,18 @@ def validate(form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
 def list_context(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict:
     q = request.query_params.get("q", "").strip()[:200]
     notes, more = queries.list_notes(db(request), user(request), q, int(setting(request, "list_limit")))
+    can_edit = user(request).can(EDIT)
+    owners: list[Any] = []
+    if can_edit and notes:
+        active = select(User.id, User.display_name).where(User.active.is_(True)).order_by(User.display_name)
+        owners = list(db(request).execute(active))
     return {
         "q": q,
         "notes": notes,
         "more": more,
-        "can_edit": user(request).can(EDIT),
+        "can_edit": can_edit,
+        "owners": owners,
+        "bulk_error": None,
         "form": form or {"title": setting(request, "default_title") or "", "body": ""},
         "errors": errors or {},
     }
@@ -67,33 +101,138 @@ async def note_list(request: Request) -> Response:
 @requires(EDIT)
 async def note_create(request: Request) -> Response:
     cleaned, errors = validate(await form_dict(request))
-    if errors:
-        ctx = list_context(request, form=cleaned, errors=errors)
-        return render(request, "notes/list.html", ctx, block="form", status_code=400)
-    viewer = user(request)
-    with write_transaction(runtime(request).sessions) as session:
-        note = Note(
-            title=cleaned["title"],
-            title_key=search_key(cleaned["title"]),
-            body=cleaned["body"],
-            owner_user_id=viewer.id,
-            created_at=utcnow(),
-        )
-        session.add(note)
-        session.flush()
-        note_id = note.id
-    target = str(request.url_for("notes:detail", note_id=note_id).path)
-    if request.headers.get("hx-request") == "true":
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
+    if not errors:
+        viewer = user(request)
+        try:
+            with write_transaction(runtime(request).sessions) as session:
+                note = save(session, kind(request), None, {**cleaned, "owner_user_id": viewer.id}, actor=viewer)
+                note_id = note.id
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            return go_to(request, str(request.url_for("notes:detail", note_id=note_id).path))
+    ctx = list_context(request, form=cleaned, errors=errors)
+    return render(request, "notes/list.html", ctx, block="form", status_code=400)
+
+
+def visible_note(request: Request) -> Any:
+    note = queries.get_note(db(request), user(request), request.path_params["note_id"])
+    if note is None:  # missing and not visible look the same: no leak of what exists
+        raise HTTPException(404, _("There is no such note, or it is not yours to see."))
+    return note
+
+
+def detail_context(request: Request, note: Any, **extra: Any) -> dict[str, Any]:
+    session, viewer, note_kind = db(request), user(request), kind(request)
+    entries = history(session, note_kind, note.id, limit=HISTORY_LIMIT)
+    owner_ids = {v for e in entries if e.field == "owner_user_id" for v in (e.old, e.new) if isinstance(v, int)}
+    names = (
+        dict(session.execute(select(User.id, User.display_name).where(User.id.in_(owner_ids))).all())
+        if owner_ids
+        else {}
+    )
+    ctx: dict[str, Any] = {
+        "note": note,
+        "can_edit": viewer.can(EDIT),
+        "form": {"title": note.title, "body": note.body, "version": note.version},
+        "errors": {},
+        "stale": None,
+        "tags": tags_of(session, note_kind, note.id, viewer),
+        "tag_error": None,
+        "tag_input": "",
+        "history": entries,
+        "owner_names": names,
+        "sources": SOURCE_LABELS,
+        "field_labels": FIELD_LABELS,
+    }
+    ctx.update(extra)
+    return ctx
 
 
 @requires(VIEW)
 async def note_detail(request: Request) -> Response:
-    note = queries.get_note(db(request), user(request), request.path_params["note_id"])
-    if note is None:  # missing and not visible look the same: no leak of what exists
-        raise HTTPException(404, _("There is no such note, or it is not yours to see."))
-    return render(request, "notes/detail.html", {"note": note})
+    return render(request, "notes/detail.html", detail_context(request, visible_note(request)))
+
+
+@requires(EDIT)
+async def note_update(request: Request) -> Response:
+    """The edit form, through the write path with the version the form was opened at."""
+    note = visible_note(request)
+    form = await form_dict(request)
+    cleaned, errors = validate(form)
+    version = form.get("version", "")
+    if not version.isdigit():
+        errors[""] = _("The form is incomplete; reload the page and try again.")
+    if not errors:
+        try:
+            with write_transaction(runtime(request).sessions) as session:
+                save(session, kind(request), note.id, cleaned, actor=user(request), expected_version=int(version))
+        except StaleRecord as exc:
+            fresh = visible_note(request)
+            ctx = detail_context(request, fresh, form={**cleaned, "version": fresh.version}, stale=str(exc))
+            return render(request, "notes/detail.html", ctx, block="edit", status_code=409)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            return go_to(request, str(request.url_for("notes:detail", note_id=note.id).path))
+    ctx = detail_context(request, note, form={**cleaned, "version": version}, errors=errors)
+    return render(request, "notes/detail.html", ctx, block="edit", status_code=400)
+
+
+@requires(EDIT)
+async def bulk_assign_owner(request: Request) -> Response:
+    """The list's bulk action: give the selected notes (only ones the user may see) another owner."""
+    form = await request.form()
+    viewer = user(request)
+    raw_ids = [v for v in form.getlist("ids") if isinstance(v, str)]
+    owner = str(form.get("owner_user_id") or "")
+    problem = None
+    ids: list[int] = []
+    if not raw_ids:
+        problem = _("Select the notes to assign first.")
+    elif len(raw_ids) > BULK_MAX or not all(v.isdigit() for v in raw_ids):
+        problem = _("The selection is not valid; reload the list and try again.")
+    elif not owner.isdigit() or not db(request).scalar(
+        select(User.id).where(User.id == int(owner), User.active.is_(True))
+    ):
+        problem = _("Choose an active user as the new owner.")
+    else:
+        wanted = {int(v) for v in raw_ids}
+        ids = list(db(request).scalars(select(Note.id).where(Note.id.in_(wanted), visible(Note, viewer))))
+        if len(ids) != len(wanted):
+            problem = _("Some of the selected notes are gone or not yours to see; reload the list.")
+    if problem is None:
+        try:
+            with write_transaction(runtime(request).sessions) as session:
+                save_many(session, kind(request), ids, {"owner_user_id": int(owner)}, actor=viewer, source="bulk")
+        except ValidationError as exc:
+            problem = "; ".join(exc.errors.values())
+    if problem is not None:
+        ctx = list_context(request)
+        ctx["bulk_error"] = problem
+        return render(request, "notes/list.html", ctx, block="notes", status_code=400)
+    return go_to(request, str(request.url_for("notes:list").path))
+
+
+@requires(EDIT)
+async def tag_add(request: Request) -> Response:
+    note = visible_note(request)
+    text = (await form_dict(request)).get("tag", "")
+    try:
+        with write_transaction(runtime(request).sessions) as session:
+            add_tag(session, kind(request), note.id, text, user=user(request))
+    except ValidationError as exc:
+        ctx = detail_context(request, note, tag_error="; ".join(exc.errors.values()), tag_input=text)
+        return render(request, "notes/detail.html", ctx, block="tags", status_code=400)
+    return go_to(request, str(request.url_for("notes:detail", note_id=note.id).path))
+
+
+@requires(EDIT)
+async def tag_remove(request: Request) -> Response:
+    note = visible_note(request)
+    with write_transaction(runtime(request).sessions) as session:
+        remove_tag(session, kind(request), note.id, request.path_params["tag_id"], user=user(request))
+    return go_to(request, str(request.url_for("notes:detail", note_id=note.id).path))
 
 
 @requires(VIEW)
@@ -106,6 +245,10 @@ async def recent_panel(request: Request) -> Response:
 routes = [
     Route("/", note_list, methods=["GET"], name="list"),
     Route("/", note_create, methods=["POST"], name="create"),
-    Route("/{note_id:int}", note_detail, name="detail"),
+    Route("/bulk/owner", bulk_assign_owner, methods=["POST"], name="bulk_owner"),
+    Route("/{note_id:int}", note_detail, methods=["GET"], name="detail"),
+    Route("/{note_id:int}", note_update, methods=["POST"], name="update"),
+    Route("/{note_id:int}/tags", tag_add, methods=["POST"], name="tag_add"),
+    Route("/{note_id:int}/tags/{tag_id:int}/remove", tag_remove, methods=["POST"], name="tag_remove"),
     Route("/panels/recent", recent_panel, name="recent_panel"),
 ]
