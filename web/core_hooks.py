@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from voronka.core.i18n import gettext as _
 from voronka.core.markers import hookimpl
 from voronka.core.models import User
-from voronka.core.search_keys import prefix_filter
+from voronka.core.search_keys import prefix_bounds, prefix_filter
 from voronka.core.ui import NavItem, SearchHit
 
 
@@ -29,12 +29,13 @@ def search(session: Session, user: Any, query: str, limit: int) -> list[SearchHi
     if not user.can("core.users.view"):
         return []
     by_name = prefix_filter(User.name_key, query)
-    folded = query.strip().casefold()
-    if by_name is None or not folded:
+    by_username = prefix_bounds(query.strip().casefold())  # usernames are stored casefolded
+    if by_name is None or by_username is None:
         return []
+    low, high = by_username
     rows = session.execute(
         select(User.id, User.display_name, User.username)
-        .where(User.active.is_(True), or_(by_name, and_(User.username >= folded, User.username < folded + "\uffff")))
+        .where(User.active.is_(True), or_(by_name, and_(User.username >= low, User.username < high)))
         .order_by(User.display_name)
         .limit(limit)
     ).all()
