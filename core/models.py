@@ -224,5 +224,9 @@ __all__ = [
     "VersionedMixin",
 ]
 from . import models_company as _models_company  # noqa: E402,F401  (exchange rates, sequences)
+from . import models_fields as _models_fields  # noqa: E402,F401  (custom fields)
+from . import models_files as _models_files  # noqa: E402,F401  (attachments)
+from . import models_imports as _models_imports  # noqa: E402,F401  (imports)
 from . import models_jobs as _models_jobs  # noqa: E402,F401  (outbox, jobs, leases)
 from . import models_records as _models_records  # noqa: E402,F401  (tags, audit log)
+from . import models_trash as _models_trash  # noqa: E402,F401  (recycle bin, merged-into redirects)

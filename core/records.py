@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .errors import ValidationError
 from .i18n import gettext as _
+from .security.permissions import ADMIN
 from .security.visibility import visible
 from .types import SearchKey
 
@@ -54,6 +55,11 @@ class RecordKind:
     the record holds as ``(kind column, id column)`` pairs; the write function refuses a kind nobody
     registered or a record that does not exist.
 
+    ``view_permission`` and ``edit_permission`` are what core's generic pages for the kind's records
+    (attachments, custom fields edited in place, history, export, import, recycle bin) require on top of
+    the visibility filter: None for viewing means any signed-in user who can see the record; None for
+    editing means administrators only (``core.admin``), so a kind is never writable by accident.
+
     ``plugin``, ``host`` (whose enabled plugins' ``before_save`` the write function calls) and
     ``registry`` are filled in by the registry: take kinds from ``runtime.record_kinds``, not from the plugin's module.
     """
@@ -69,9 +75,19 @@ class RecordKind:
     audited: tuple[str, ...] | None = None
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     references: tuple[tuple[str, str], ...] = ()
+    view_permission: str | None = None
+    edit_permission: str | None = None
     plugin: str = ""
     host: Any = field(default=None, repr=False, compare=False)
     registry: Any = field(default=None, repr=False, compare=False)
+
+    def may_view(self, user: Any) -> bool:
+        """Whether ``user`` may use the kind's generic pages at all (records still pass ``visible_to``)."""
+        return user is not None and (self.view_permission is None or user.can(self.view_permission))
+
+    def may_edit(self, user: Any) -> bool:
+        """Whether ``user`` may change the kind's records through core's generic pages."""
+        return user is not None and user.can(self.edit_permission or ADMIN)
 
     def url_for(self, record_id: int) -> str:
         return self.url(record_id) if callable(self.url) else self.url.format(id=record_id)

@@ -33,7 +33,7 @@ from .guard import PERMISSION_DENIED, guard_routes
 from .middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders, SessionCookies, VoronkaContext
 from .plugins_setup import build_host
 from .provision import sync_permissions
-from .routes import admin, auth, people, shell
+from .routes import admin, auth, imports, people, record_fields, record_files, recycle, shell
 from .runtime import Runtime
 from .worker import start_in_server
 
@@ -93,7 +93,16 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     runtime.sync(force=True)
 
     routes: list[BaseRoute] = [
-        *guard_routes(shell.routes + auth.routes + people.routes + admin.routes),
+        *guard_routes(
+            shell.routes
+            + auth.routes
+            + people.routes
+            + admin.routes
+            + record_fields.routes
+            + record_files.routes
+            + recycle.routes
+            + imports.routes
+        ),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
     for info in host.loaded:

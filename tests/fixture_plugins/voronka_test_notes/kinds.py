@@ -38,4 +38,6 @@ NOTE = RecordKind(
     fields=FIELDS,
     derive=derive,
     references=(("ref_kind", "ref_id"),),
+    view_permission="notes.view",
+    edit_permission="notes.edit",
 )

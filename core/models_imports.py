@@ -1,0 +1,3 @@
+"""Imports: uploaded files, their column mapping, progress and per-row outcomes."""
+
+from __future__ import annotations
