@@ -77,15 +77,8 @@ def save(
     cleaned = clean(kind, values)
     context = _Context(kind, actor, source, at)
     if record_id is None:
-        record = kind.model()
-        for name, value in {**cleaned, **_derived(kind, cleaned)}.items():
-            setattr(record, name, value)
-        changes = {name: (None, value) for name, value in cleaned.items()}
-        _before_save(session, kind, record, changes)
-        session.add(record)
+        record = _create(session, kind, cleaned, context)
         _flush(session)
-        after = snapshot(kind, record)
-        context.add(record, "create", {f: (None, v) for f, v in after.items() if v is not None})
         context.write(session)
         return record
 
@@ -253,6 +246,18 @@ def _load(session: Session, kind: RecordKind, ids: Sequence[int]) -> list[Any]:
     return found
 
 
+def _create(session: Session, kind: RecordKind, cleaned: dict[str, Any], context: _Context) -> Any:
+    """A new record with ``cleaned`` values, refused or adjusted by ``before_save``, added to the session
+    (not flushed: a batch flushes once); its audit rows are made from what it holds after the flush."""
+    record = kind.model()
+    for name, value in {**cleaned, **_derived(kind, cleaned)}.items():
+        setattr(record, name, value)
+    _before_save(session, kind, record, {name: (None, value) for name, value in cleaned.items()})
+    session.add(record)
+    context.add(record, "create", None)
+    return record
+
+
 def _update(session: Session, kind: RecordKind, record: Any, cleaned: dict[str, Any], context: _Context) -> None:
     before = snapshot(kind, record)
     raw_before = {name: getattr(record, name) for name in cleaned}
@@ -298,7 +303,7 @@ class _Context:
         self.source = source
         self.at = at or utcnow()
         self.change_id = uuid.uuid4().hex
-        self.changed: list[tuple[Any, str, dict[str, tuple[Any, Any]]]] = []
+        self.changed: list[tuple[Any, str, dict[str, tuple[Any, Any]] | None]] = []
         self.entries: list[dict[str, Any]] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
 
@@ -326,12 +331,17 @@ class _Context:
             "change_id": self.change_id,
         }
 
-    def add(self, record: Any, action: str, changes: dict[str, tuple[Any, Any]]) -> None:
-        """Remember a changed record; its audit rows are built after the flush, when new ids exist."""
+    def add(self, record: Any, action: str, changes: dict[str, tuple[Any, Any]] | None) -> None:
+        """Remember a changed record; its audit rows are built after the flush, when new ids exist
+        (``changes`` None for a created record: every audited field it holds then, defaults included)."""
         self.changed.append((record, action, changes))
 
     def write(self, session: Session) -> None:
-        for record, action, changes in self.changed:
+        """Write the audit rows and queue the events of every remembered record (after the flush)."""
+        for record, action, listed in self.changed:
+            changes = listed
+            if changes is None:
+                changes = {f: (None, v) for f, v in snapshot(self.kind, record).items() if v is not None}
             for name, (old, new) in changes.items():
                 self.entries.append(self.row(record.id, action, name, old, new))
             suffix = "created" if action == "create" else "updated"
