@@ -125,6 +125,22 @@ class JobContext:
             self.lost.set()
             raise LeaseLost(f"job {self.key} #{self.job_id} was taken over by another process")
 
+    def hold(self, session: Session) -> None:
+        """Fence a batch: inside the handler's own write transaction, check the lease is still ours and
+        extend it. Call it in each batch's transaction; if another process has taken the job over, it
+        raises :class:`LeaseLost` and the batch rolls back, so a stalled process that wakes up late can
+        never write a batch twice (the progress it saves in the same transaction says where to resume)."""
+        if self.lost.is_set():
+            raise LeaseLost(f"job {self.key} #{self.job_id} was taken over by another process")
+        result = session.execute(
+            update(Job)
+            .where(Job.id == self.job_id, Job.lease_owner == self.owner)
+            .values(lease_expires_at=utcnow() + dt.timedelta(seconds=self.lease_seconds))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            self.lost.set()
+            raise LeaseLost(f"job {self.key} #{self.job_id} was taken over by another process")
+
     @property
     def should_stop(self) -> bool:
         """True when the process is stopping or another process took the job over: a listener's loop
@@ -176,6 +192,21 @@ def retry(session: Session, job_id: int) -> bool:
         .values(status="pending", attempts=0, next_run_at=utcnow(), last_error="")
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def prune_finished(session: Session, *, keep_days: int = 30, limit: int = 5000) -> int:
+    """Delete queued jobs that finished (done or failed) more than ``keep_days`` ago; periodic jobs and
+    listeners keep their one row. At most ``limit`` rows per call, so a big backlog goes in short batches."""
+    cutoff = utcnow() - dt.timedelta(days=keep_days)
+    old = (
+        select(Job.id)
+        .where(Job.kind == QUEUED, Job.status.in_(("done", "failed")), Job.finished_at < cutoff)
+        .limit(limit)
+    )
+    ids = list(session.scalars(old))
+    if ids:
+        session.execute(delete(Job).where(Job.id.in_(ids)))
+    return len(ids)
 
 
 def acquire_lease(sessions: sessionmaker[Session], name: str, owner: str, seconds: float) -> bool:
@@ -517,6 +548,7 @@ __all__ = [
     "backoff",
     "collect_definitions",
     "enqueue",
+    "prune_finished",
     "release_lease",
     "retry",
 ]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .db import write_transaction
 from .events import Event, add_waker, database_key
 from .i18n import N_
-from .jobs import LISTENER, PERIODIC, JobContext, JobDefinition, backoff
+from .jobs import LISTENER, PERIODIC, JobContext, JobDefinition, backoff, prune_finished
 from .models_jobs import EventDone, EventFailure, OutboxEvent
 from .types import utcnow
 
@@ -263,10 +263,17 @@ def core_jobs(
         with write_transaction(ctx.sessions) as session:
             prune(session)
 
+    def clean_jobs(ctx: JobContext) -> None:
+        while not ctx.should_stop:
+            with write_transaction(ctx.sessions) as session:
+                if prune_finished(session, limit=2000) < 2000:
+                    return
+
     return [
         JobDefinition("core.outbox", LISTENER, dispatch, interval=1.0, label=N_("Event delivery"),
                       lease_seconds=lease_seconds),
         JobDefinition("core.outbox_prune", PERIODIC, clean, interval=24 * 3600, label=N_("Event clean-up")),
+        JobDefinition("core.jobs_prune", PERIODIC, clean_jobs, interval=24 * 3600, label=N_("Finished jobs clean-up")),
     ]  # fmt: skip
 
 

@@ -44,7 +44,7 @@ from voronka.core.security.users import create_user, normalize_username
 from voronka.core.seeding import SeedContext
 from voronka.core.state import read_versions
 
-from . import provision, seed_core
+from . import cli_jobs, provision, seed_core
 from .plugins_setup import build_host
 
 log = logging.getLogger("voronka.cli")
@@ -616,6 +616,7 @@ def create_cli() -> typer.Typer:
             provision.sync_permissions(d.engine, d.host)
             run_demo(d, scale, seed)
 
+    cli_jobs.register(app, deployment, _settings, _table, _ok, fail)
     return app
 
 

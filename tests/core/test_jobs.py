@@ -392,5 +392,93 @@ def test_a_disabled_plugins_jobs_do_not_run(runtime):
     job_id = queue(runtime, "jobtest.count", {"total": 1})
     keys = set(make_runner(runtime).definitions())
     assert "core.outbox" in keys and not any(k.startswith("jobtest.") for k in keys)
-    assert make_runner(runtime).run_due_once() == ["core.outbox_prune"]
+    assert sorted(make_runner(runtime).run_due_once()) == ["core.jobs_prune", "core.outbox_prune"]
     assert job_row(runtime, job_id).status == "pending"
+
+
+# -- fencing, clean-up, the jobs CLI -------------------------------------------------------------------
+
+
+def test_a_batch_fenced_by_hold_rolls_back_once_another_process_took_the_job_over(runtime, make_app):
+    from voronka_test_jobs.models import Run
+
+    other = make_app(run_jobs_in_server=False).state.voronka
+    job_id = queue(runtime, "jobtest.count", {"total": 5})
+    first = only(runtime, "jobtest.count")
+    [(job, d)] = first.claim(first.definitions(), 10)
+    ctx = first.context(job, d)
+    with write_transaction(runtime.sessions) as session:  # a batch while the lease is ours commits
+        ctx.hold(session)
+        session.add(Run(job="jobtest.count", item=0, owner=first.owner, started_at=utcnow()))
+    with write_transaction(runtime.sessions) as session:  # the process stalls; its lease runs out
+        session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - dt.timedelta(seconds=1)))
+    second = only(other, "jobtest.count")
+    assert [j.id for j, _d in second.claim(second.definitions(), 10)] == [job_id]
+    with pytest.raises(LeaseLost), write_transaction(runtime.sessions) as session:  # it wakes up late
+        session.add(Run(job="jobtest.count", item=1, owner=first.owner, started_at=utcnow()))
+        ctx.hold(session)
+    assert [r.item for r in runs(runtime, "jobtest.count")] == [0]  # the late batch left nothing behind
+    assert ctx.should_stop
+
+
+def test_finished_queued_jobs_are_pruned_after_their_keep_time_and_standing_jobs_stay(runtime):
+    from voronka.core.jobs import prune_finished
+
+    old = utcnow() - dt.timedelta(days=40)
+    ids = {status: queue(runtime, "jobtest.count") for status in ("done", "failed", "pending")}
+    recent = queue(runtime, "jobtest.count")
+    make_runner(runtime).ensure_rows(make_runner(runtime).definitions())
+    with write_transaction(runtime.sessions) as session:
+        for status, job_id in ids.items():
+            session.execute(update(Job).where(Job.id == job_id).values(status=status, finished_at=old))
+        session.execute(update(Job).where(Job.id == recent).values(status="done", finished_at=utcnow()))
+        session.execute(update(Job).where(Job.singleton.is_not(None)).values(finished_at=old, status="done"))
+        assert prune_finished(session, keep_days=30, limit=1) == 1  # batches: one at a time here
+        assert prune_finished(session, keep_days=30) == 1
+        assert prune_finished(session, keep_days=30) == 0
+    with runtime.sessions() as session:
+        left = set(session.scalars(select(Job.id).where(Job.singleton.is_(None))))
+        standing = session.scalar(select(Job.id).where(Job.singleton == "core.outbox_prune"))
+    assert left == {ids["pending"], recent} and standing is not None
+
+
+def test_the_jobs_cli_lists_shows_and_retries(runtime, voronka_settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from voronka.web.cli import create_cli
+
+    failed = queue(runtime, "jobtest.count", {"total": 3})
+    with write_transaction(runtime.sessions) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == failed)
+            .values(status="failed", attempts=5, progress_done=1, progress_total=3,
+                    last_error="Traceback…\nValueError: the CSV ended early", finished_at=utcnow())
+        )  # fmt: skip
+    config = tmp_path / "jobs.toml"
+    config.write_text(
+        f"database_url = {json.dumps(voronka_settings.database_url)}\n"
+        f"secret_key = {json.dumps(voronka_settings.secret_key)}\n"
+        f"entry_points = {json.dumps(voronka_settings.entry_points)}\n"
+        "[plugins]\n"
+        f"extra = {json.dumps(voronka_settings.extra_plugins)}\n",
+        encoding="utf-8",
+    )
+
+    def cli(*args: str) -> Any:
+        return CliRunner().invoke(create_cli(), ["--config", str(config), "jobs", *args])
+
+    listed = cli("list", "--status", "failed")
+    assert listed.exit_code == 0, listed.output
+    assert "jobtest.count" in listed.output and "1/3 (33%)" in listed.output
+    assert "ValueError: the CSV ended early" in listed.output
+    shown = cli("show", str(failed))
+    assert shown.exit_code == 0 and '"total": 3' in shown.output and "Traceback" in shown.output
+    assert cli("list", "--status", "bogus").exit_code != 0
+    assert cli("show", "999999").exit_code != 0 and "no job 999999" in cli("show", "999999").output
+    retried = cli("retry", str(failed))
+    assert retried.exit_code == 0, retried.output
+    assert (job_row(runtime, failed).status, job_row(runtime, failed).attempts) == ("pending", 0)
+    with write_transaction(runtime.sessions) as session:
+        session.execute(update(Job).where(Job.id == failed).values(status="running"))
+    assert cli("retry", str(failed)).exit_code != 0
