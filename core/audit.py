@@ -79,7 +79,7 @@ def as_of(session: Session, kind: RecordKind, record_id: int, when: dt.datetime)
     newest first, every change logged after ``when``; records that predate the log keep their values.
     """
     record = session.get(kind.model, record_id)
-    values: dict[str, Any] | None = snapshot(kind, record) if record is not None else None
+    values: dict[str, Any] | None = _current(kind, record)
     later = session.scalars(
         select(AuditEntry)
         .where(AuditEntry.kind == kind.name, AuditEntry.record_id == record_id)
@@ -88,12 +88,26 @@ def as_of(session: Session, kind: RecordKind, record_id: int, when: dt.datetime)
     for entry in later:
         if entry.at <= when:
             break  # everything older happened before ``when``: ``values`` is the answer
-        if entry.action == "delete":
-            values = dict(entry.old or {})
-        elif entry.action == "create":
-            values = None
-        elif values is not None and entry.field in values:
-            values[entry.field] = entry.old
+        values = _undo(entry, values)
+    return values
+
+
+def _current(kind: RecordKind, record: Any) -> dict[str, Any] | None:
+    """The record's values now; None when it is gone or in the recycle bin (it does not exist for readers)."""
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        return None
+    return snapshot(kind, record)
+
+
+def _undo(entry: AuditEntry, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The values before ``entry`` given those after it. A deletion (or a purge of a live record) kept the
+    fields in ``old``; before a restore the record was in the bin; merges change no field of their own."""
+    if entry.action == "delete" or (entry.action == "purge" and entry.old):
+        return dict(entry.old or {})
+    if entry.action in ("create", "restore"):
+        return None
+    if values is not None and entry.field in values:
+        values[entry.field] = entry.old
     return values
 
 
@@ -106,7 +120,7 @@ def as_of_many(
     found: dict[int, dict[str, Any] | None] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        values = {r.id: snapshot(kind, r) for r in session.scalars(select(kind.model).where(kind.model.id.in_(chunk)))}
+        values = {r.id: _current(kind, r) for r in session.scalars(select(kind.model).where(kind.model.id.in_(chunk)))}
         current: dict[int, dict[str, Any] | None] = {i: values.get(i) for i in chunk}
         later = session.scalars(
             select(AuditEntry)
@@ -114,13 +128,7 @@ def as_of_many(
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         )
         for entry in later:
-            record = current[entry.record_id]
-            if entry.action == "delete":
-                current[entry.record_id] = dict(entry.old or {})
-            elif entry.action == "create":
-                current[entry.record_id] = None
-            elif record is not None and entry.field in record:
-                record[entry.field] = entry.old
+            current[entry.record_id] = _undo(entry, current[entry.record_id])
         found.update(current)
     return found
 

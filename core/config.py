@@ -36,6 +36,21 @@ class Settings:
     default_language: str = "en"
     default_timezone: str = "Europe/Kyiv"
     max_body_bytes: int = 10 * 1024 * 1024
+    file_storage: str = "local"
+    """Where attachments are kept: "local" (a folder, ``files_dir``) or "s3" (an S3-compatible bucket)."""
+    files_dir: str = ""
+    """The folder of the local file storage; empty means ``<data_dir>/files``."""
+    s3_endpoint_url: str = ""
+    """Empty for AWS; the URL of MinIO, Ceph, R2 or another S3-compatible service otherwise."""
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = field(default="", repr=False)
+    max_upload_bytes: int = 25 * 1024 * 1024
+    """The largest attachment; upload requests get their own body limit of this (plus the form's framing)."""
+    upload_types_allowed: list[str] = field(default_factory=list)
+    """MIME types ("application/pdf", "image/*") or extensions (".docx") attachments may have; empty: any
+    type that is not an executable program or script."""
     secure_cookies: bool = False
     session_max_age: int = 14 * 24 * 3600
     state_poll_seconds: float = 1.0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,6 +61,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             engine = create_engine(parsed, **kwargs)
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
+            _write_locks[engine] = FairWriteLock()
         else:
             kwargs.setdefault("pool_pre_ping", True)
             kwargs.setdefault("pool_size", 10)
@@ -92,14 +96,74 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+class FairWriteLock:
+    """The writers of one SQLite database in this process take turns, first come, first served.
+
+    SQLite has one writer, and a writer that finds the database locked sleeps in SQLite's busy handler
+    (1, 2, 5 … up to 100 ms between retries), so a long job writing batch after batch keeps winning the
+    lock while a person's save waits. Queueing writers here hands the lock to the longest waiter the
+    moment the previous transaction ends. Re-entrant per thread, so a nested write transaction behaves as
+    it would without the lock (SQLite refuses it after the busy timeout); a waiter that times out goes on
+    to SQLite's own waiting. Writers in other processes still meet only SQLite's lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiters: collections.deque[tuple[int, threading.Event]] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._lock:
+            if self._owner in (None, me):
+                self._owner, self._depth = me, self._depth + 1
+                return True
+            turn = threading.Event()
+            self._waiters.append((me, turn))
+        if turn.wait(timeout):
+            return True  # release() made us the owner
+        with self._lock:
+            if turn.is_set():
+                return True
+            self._waiters.remove((me, turn))
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth:
+                return
+            if self._waiters:
+                self._owner, turn = self._waiters.popleft()
+                self._depth = 1
+                turn.set()
+            else:
+                self._owner = None
+
+
+_write_locks: weakref.WeakKeyDictionary[Engine, FairWriteLock] = weakref.WeakKeyDictionary()
+WRITE_LOCK_WAIT = 10.0
+"""Seconds a writer queues in this process before it falls back to SQLite's busy timeout."""
+
+
 @contextmanager
 def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One short write transaction: commit on success, roll back on any error (never half-written)."""
-    with factory() as session:
-        session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One short write transaction: commit on success, roll back on any error (never half-written).
+
+    On SQLite, writers of this process queue for the database in arrival order (:class:`FairWriteLock`)."""
+    lock = _write_locks.get(factory.kw.get("bind"))  # type: ignore[arg-type]
+    held = lock.acquire(WRITE_LOCK_WAIT) if lock is not None else False
+    try:
+        with factory() as session:
+            session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        if held:
+            assert lock is not None
+            lock.release()

@@ -16,11 +16,12 @@ import datetime as dt
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .errors import VoronkaError
@@ -96,6 +97,32 @@ def emit(session: Session, name: str, payload: dict[str, Any] | None = None) -> 
     session.info[PENDING_KEY] = True
 
 
+def emit_many(session: Session, name: str, payloads: Iterable[dict[str, Any] | None], *, checked: bool = False) -> int:
+    """Queue one event ``name`` per payload with a single ``executemany``; returns how many were queued.
+
+    The same checks as :func:`emit`, all made before anything is written (one bad payload writes none).
+    Events keep the order of ``payloads`` and follow any emitted earlier in the transaction. ``checked``
+    skips the checks for payloads made of plain JSON values (lists, not tuples) by construction: core's
+    write path builds them from :func:`~voronka.core.writes.json_safe` values, thousands per import batch.
+    """
+    check_name(name)
+    now = utcnow()
+    rows = []
+    for n, payload in enumerate(payloads):
+        payload = {} if payload is None else payload
+        if not isinstance(payload, dict):
+            raise EventError(f"payload {n} of {name} must be a dict, not a {type(payload).__name__}")
+        if not checked:
+            check_payload(payload, f"payload {n}")
+            payload = _plain(payload)
+        rows.append({"name": name, "payload": payload, "occurred_at": now})
+    if rows:
+        session.flush()  # events added by emit() first, so ids keep the order they were emitted in
+        session.execute(insert(OutboxEvent.__table__), rows)
+        session.info[PENDING_KEY] = True
+    return len(rows)
+
+
 def _plain(value: Any) -> Any:
     # tuples become lists, so the handler sees what JSON gives back
     if isinstance(value, dict):
@@ -151,4 +178,4 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-__all__ = ["Event", "EventError", "add_waker", "check_name", "check_payload", "emit"]
+__all__ = ["Event", "EventError", "add_waker", "check_name", "check_payload", "emit", "emit_many"]

@@ -269,11 +269,14 @@ def core_jobs(
                 if prune_finished(session, limit=2000) < 2000:
                     return
 
+    from .recycle import purge_job as recycle_purge_job  # recycle builds on the write path: import late
+
     return [
         JobDefinition("core.outbox", LISTENER, dispatch, interval=1.0, label=N_("Event delivery"),
                       lease_seconds=lease_seconds),
         JobDefinition("core.outbox_prune", PERIODIC, clean, interval=24 * 3600, label=N_("Event clean-up")),
         JobDefinition("core.jobs_prune", PERIODIC, clean_jobs, interval=24 * 3600, label=N_("Finished jobs clean-up")),
+        recycle_purge_job(),
     ]  # fmt: skip
 
 

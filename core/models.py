@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -205,8 +206,30 @@ class VersionedMixin:
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
 
 
+class SoftDeleteMixin:
+    """``deleted_at`` for record tables whose deletions go to the recycle bin (see ``core.recycle``).
+
+    Declare it in the plugin's own migration (nullable, indexed). Kinds whose model has it are deleted
+    softly and can be restored by an admin until the retention period ends; every normal read
+    (``RecordKind.visible_to``, ``RecordKinds.resolve``) leaves deleted rows out.
+    """
+
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+class CustomFieldsMixin:
+    """The JSON column holding a record's custom field values by field key (see ``core.custom_fields``).
+
+    Declare it in the plugin's own migration (``sa.JSON``, not null, server default ``'{}'``); values are
+    written only through ``core.writes``, which validates them and keeps the index table in step.
+    """
+
+    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"), nullable=False)
+
+
 __all__ = [
     "ApiKey",
+    "CustomFieldsMixin",
     "LoginAttempt",
     "LoginSession",
     "ManagerLink",
@@ -216,6 +239,7 @@ __all__ = [
     "Role",
     "RolePermission",
     "SettingValue",
+    "SoftDeleteMixin",
     "StateVersion",
     "Team",
     "TeamMember",

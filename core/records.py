@@ -11,13 +11,14 @@ stay plugin-qualified (``notes.note_updated``), as DESIGN asks of every key a pl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, inspect, select
+from sqlalchemy import ColumnElement, and_, inspect, select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationError
@@ -30,8 +31,16 @@ log = logging.getLogger("voronka.records")
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
-BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "deleted_at"})
-"""Columns the write function manages itself; never accepted from callers, never audited."""
+BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "deleted_at", "custom"})
+"""Columns the write function manages itself; never accepted from callers, never audited as such (custom
+values are written and audited one by one, as ``cf.<key>``)."""
+
+
+@functools.cache
+def _column_attrs(model: Any) -> dict[str, Any]:
+    """The model's mapped columns by attribute name; mappers are fixed once configured, and the write path
+    asks several times per record."""
+    return {c.key: c for c in inspect(model).column_attrs}
 
 
 def _default_visibility(model: Any) -> Callable[[Any], ColumnElement[bool]]:
@@ -93,11 +102,14 @@ class RecordKind:
         return self.url(record_id) if callable(self.url) else self.url.format(id=record_id)
 
     def visible_to(self, user: Any) -> ColumnElement[bool]:
-        return (self.visibility or _default_visibility(self.model))(user)
+        """What ``user`` may see of the kind: its visibility filter, without records in the recycle bin."""
+        clause = (self.visibility or _default_visibility(self.model))(user)
+        deleted_at = getattr(self.model, "deleted_at", None)
+        return clause if deleted_at is None else and_(clause, deleted_at.is_(None))
 
     @property
     def columns(self) -> dict[str, Any]:
-        return {c.key: c for c in inspect(self.model).column_attrs}
+        return _column_attrs(self.model)
 
     @property
     def writable(self) -> tuple[str, ...]:
@@ -194,12 +206,17 @@ class RecordKinds(Mapping[str, RecordKind]):
             raise ValidationError({"id": _("“%(ref)s” is not a record reference.") % {"ref": ref}})
         return ref
 
-    def resolve(self, session: Session, ref: Ref, user: Any = None) -> Any:
-        """The record ``ref`` points at, or None when it is gone (or, given ``user``, not visible to them)."""
+    def resolve(self, session: Session, ref: Ref, user: Any = None, *, include_deleted: bool = False) -> Any:
+        """The record ``ref`` points at, or None when it is gone (or, given ``user``, not visible to them).
+
+        Records in the recycle bin count as gone unless ``include_deleted`` (the bin's own pages)."""
         kind = self.kind(ref.kind)
         query = select(kind.model).where(kind.model.id == ref.id)
         if user is not None:
-            query = query.where(kind.visible_to(user))
+            query = query.where((kind.visibility or _default_visibility(kind.model))(user))
+        deleted_at = getattr(kind.model, "deleted_at", None)
+        if deleted_at is not None and not include_deleted:
+            query = query.where(deleted_at.is_(None))
         return session.scalars(query).first()
 
     def ref_url(self, ref: Ref) -> str:

@@ -27,7 +27,9 @@ DEFAULT_COLOUR = "#6b7280"
 def _check_record(session: Session, kind: RecordKind, record_id: int, user: Any) -> None:
     query = select(kind.model.id).where(kind.model.id == record_id)
     if user is not None:
-        query = query.where(kind.visible_to(user))
+        query = query.where(kind.visible_to(user))  # leaves out records in the recycle bin
+    elif getattr(kind.model, "deleted_at", None) is not None:
+        query = query.where(kind.model.deleted_at.is_(None))
     if session.scalar(query) is None:
         raise ValidationError(_("There is no such record, or it is not yours to see."))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -22,13 +23,15 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from . import custom_fields
+from . import custom_fields_index as custom_index
 from .errors import StaleRecord, ValidationError
-from .events import emit
+from .events import emit_many
 from .i18n import gettext as _
 from .i18n import ngettext
-from .models_records import AuditEntry, TagLink
+from .models_records import AuditEntry
 from .records import RecordKind, Ref
 from .types import Money, utcnow
 
@@ -39,6 +42,8 @@ CHUNK = 1000
 
 def json_safe(value: Any) -> Any:
     """A value as the audit log and event payloads store it: JSON types only, dates in ISO 8601."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
@@ -74,7 +79,7 @@ def save(
     time written to the audit log (default now).
     """
     _check_call(kind, source)
-    cleaned = clean(kind, values)
+    cleaned = clean(kind, values, session=session)
     context = _Context(kind, actor, source, at)
     if record_id is None:
         record = _create(session, kind, cleaned, context)
@@ -113,7 +118,7 @@ def save_many(
     message names the record. Returns the records in the order of ``ids``.
     """
     _check_call(kind, source)
-    cleaned = clean(kind, values)
+    cleaned = clean(kind, values, session=session)
     wanted = list(dict.fromkeys(int(i) for i in ids))
     records = _load(session, kind, wanted)
     if len(records) != len(wanted):
@@ -150,32 +155,33 @@ def delete(
     source: str = "form",
     at: dt.datetime | None = None,
 ) -> None:
-    """Delete a record for good: its tags go, every installed plugin's ``records_deleted`` runs, and one
-    audit entry (field "", ``old`` = the record's audited fields) keeps what it was."""
-    _check_call(kind, source)
-    records = _load(session, kind, [record_id])
-    if not records:
-        raise ValidationError(_("This record no longer exists; someone may have deleted it."))
-    record = records[0]
-    before = snapshot(kind, record)
-    kind.host.all_hooks.records_deleted(session=session, kind=kind.name, ids=[record_id])
-    session.execute(TagLink.__table__.delete().where(TagLink.kind == kind.name, TagLink.record_id == record_id))
-    session.delete(record)
-    _flush(session)
-    context = _Context(kind, actor, source, at)
-    context.entries.append(context.row(record_id, "delete", "", before, None))
-    context.events.append((f"{kind.plugin}.{kind.name}_deleted", context.payload(record_id, {})))
-    context.write(session)
+    """Delete a record: into the recycle bin when its model has ``deleted_at`` (an admin may restore it until
+    the retention period ends), otherwise for good (custom fields, attachments, tags and every installed
+    plugin's ``records_deleted`` first). One audit entry (field "", ``old`` = the record's audited fields)
+    keeps what it was. See :mod:`voronka.core.recycle`."""
+    from .recycle import delete as recycle_delete  # recycle builds on this module
+
+    recycle_delete(session, kind, record_id, actor=actor, source=source, at=at)
 
 
 # -- the parts -----------------------------------------------------------------------------------------
 
 
-def clean(kind: RecordKind, values: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown fields and values of the wrong plain type or length; errors per field."""
-    writable = set(kind.writable)
+def clean(kind: RecordKind, values: dict[str, Any], *, session: Session | None = None) -> dict[str, Any]:
+    """Refuse unknown fields and values of the wrong plain type or length; errors per field.
+
+    Custom field values come as ``"cf.<key>"``; with ``session`` they are checked against the kind's field
+    definitions here (without one, ``_create``/``_update`` check them) and turned into their stored form.
+    """
+    writable = set(kind.writable) - {"custom"}
     columns = kind.columns
     errors: dict[str, str] = {}
+    values, custom = custom_index.split(values)
+    if custom and session is not None:
+        stored, errors = custom_index.validate(session, kind, custom)
+        custom = {**stored, _CHECKED: True}
+    else:
+        custom = {custom_fields.PREFIX + k: v for k, v in custom.items()}
     for name, value in values.items():
         if name not in writable:
             errors[name] = _("“%(field)s” is not a field of %(kind)s.") % {"field": name, "kind": kind.name}
@@ -200,7 +206,7 @@ def clean(kind: RecordKind, values: dict[str, Any]) -> dict[str, Any]:
             errors[name] = _("Choose yes or no.")
     if errors:
         raise ValidationError(errors)
-    return dict(values)
+    return {**values, **custom}
 
 
 def check_references(session: Session, kind: RecordKind, record: Any) -> None:
@@ -219,9 +225,38 @@ def check_references(session: Session, kind: RecordKind, record: Any) -> None:
             raise ValidationError({id_field: _("The linked record does not exist.")})
 
 
-def snapshot(kind: RecordKind, record: Any) -> dict[str, Any]:
-    """The record's audited fields as JSON-safe values."""
-    return {name: json_safe(getattr(record, name)) for name in kind.audited_fields}
+def snapshot(kind: RecordKind, record: Any, custom_keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """The record's audited fields as JSON-safe values, custom fields as ``cf.<key>`` (every field the
+    kind has, archived ones included, so :func:`~voronka.core.audit.as_of` answers them too).
+    ``custom_keys`` are the kind's field keys when the caller looked them up once for many records."""
+    found = {name: json_safe(getattr(record, name)) for name in kind.audited_fields if name != "custom"}
+    custom = getattr(record, "custom", None)
+    if custom is not None:
+        if custom_keys is None:
+            session = object_session(record)
+            custom_keys = custom_fields.by_key(session, kind.name) if session is not None else ()
+        keys = tuple(custom_keys)
+        for key in (*keys, *(k for k in custom if k not in keys)):
+            found[custom_fields.PREFIX + key] = custom.get(key)
+    return found
+
+
+_CHECKED = "cf.\x00checked"
+"""Marks ``clean``'s output whose custom values were validated already (not a field name)."""
+
+
+def _custom(session: Session, kind: RecordKind, cleaned: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain values, stored custom values by key) of ``clean``'s output, validating custom values when
+    ``clean`` had no session to do it with."""
+    plain, custom = custom_index.split(cleaned)
+    if not custom:
+        return plain, custom
+    if custom.pop(_CHECKED[len(custom_fields.PREFIX) :], None):
+        return plain, custom
+    stored, errors = custom_index.validate(session, kind, custom)
+    if errors:
+        raise ValidationError(errors)
+    return plain, {k[len(custom_fields.PREFIX) :]: v for k, v in stored.items()}
 
 
 def _check_call(kind: RecordKind, source: str) -> None:
@@ -236,37 +271,58 @@ def _derived(kind: RecordKind, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(session: Session, kind: RecordKind, ids: Sequence[int]) -> list[Any]:
-    """The records, locked for this transaction on PostgreSQL (SQLite's BEGIN IMMEDIATE already is)."""
+    """The live records (one in the recycle bin counts as gone: restore it first), locked for this
+    transaction on PostgreSQL (SQLite's BEGIN IMMEDIATE already is)."""
     model = kind.model
+    deleted_at = getattr(model, "deleted_at", None)
     found: list[Any] = []
     for start in range(0, len(ids), CHUNK):
         chunk = list(ids[start : start + CHUNK])
-        query = select(model).where(model.id.in_(chunk)).with_for_update().execution_options(populate_existing=True)
-        found.extend(session.scalars(query))
+        query = select(model).where(model.id.in_(chunk))
+        if deleted_at is not None:
+            query = query.where(deleted_at.is_(None))
+        found.extend(session.scalars(query.with_for_update().execution_options(populate_existing=True)))
     return found
 
 
 def _create(session: Session, kind: RecordKind, cleaned: dict[str, Any], context: _Context) -> Any:
     """A new record with ``cleaned`` values, refused or adjusted by ``before_save``, added to the session
     (not flushed: a batch flushes once); its audit rows are made from what it holds after the flush."""
+    cleaned, custom = _custom(session, kind, cleaned)
     record = kind.model()
     for name, value in {**cleaned, **_derived(kind, cleaned)}.items():
         setattr(record, name, value)
-    _before_save(session, kind, record, {name: (None, value) for name, value in cleaned.items()})
+    if custom_fields.has_custom(kind):
+        record.custom = {}
+        custom_index.merge(session, kind, record, custom, context.claimed, create=True)
+    changes = {name: (None, value) for name, value in cleaned.items()}
+    changes.update({custom_fields.PREFIX + k: (None, v) for k, v in custom.items()})
+    _before_save(session, kind, record, changes)
     session.add(record)
     context.add(record, "create", None)
     return record
 
 
 def _update(session: Session, kind: RecordKind, record: Any, cleaned: dict[str, Any], context: _Context) -> None:
+    cleaned, custom = _custom(session, kind, cleaned)
     before = snapshot(kind, record)
     raw_before = {name: getattr(record, name) for name in cleaned}
     changed = {name: value for name, value in cleaned.items() if raw_before[name] != value}
-    if not changed:
+    custom_before = dict(getattr(record, "custom", None) or {})
+    custom_changed = {k: v for k, v in custom.items() if custom_before.get(k) != v}
+    if not changed and not custom_changed:
         return
     for name, value in {**changed, **_derived(kind, changed)}.items():
         setattr(record, name, value)
-    _before_save(session, kind, record, {name: (raw_before[name], value) for name, value in changed.items()})
+    if custom_changed:
+        try:
+            custom_index.merge(session, kind, record, custom_changed, context.claimed, create=False)
+        except ValidationError:
+            session.expire(record)
+            raise
+    pairs = {name: (raw_before[name], value) for name, value in changed.items()}
+    pairs.update({custom_fields.PREFIX + k: (custom_before.get(k), v) for k, v in custom_changed.items()})
+    _before_save(session, kind, record, pairs)
     after = snapshot(kind, record)
     diff = {name: (before[name], after[name]) for name in after if before[name] != after[name]}
     if hasattr(record, "version"):
@@ -303,6 +359,8 @@ class _Context:
         self.source = source
         self.at = at or utcnow()
         self.change_id = uuid.uuid4().hex
+        self.claimed: set[tuple[int, Any]] = set()
+        """Unique custom values taken by records of this call so far: (field id, index key)."""
         self.changed: list[tuple[Any, str, dict[str, tuple[Any, Any]] | None]] = []
         self.entries: list[dict[str, Any]] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -337,19 +395,190 @@ class _Context:
         self.changed.append((record, action, changes))
 
     def write(self, session: Session) -> None:
-        """Write the audit rows and queue the events of every remembered record (after the flush)."""
+        """Write the audit rows and queue the events of every remembered record (after the flush), and bring
+        the custom-field index in step with them."""
+        if custom_fields.has_custom(self.kind):
+            index = [
+                (record, None if listed is None else {n[len(custom_fields.PREFIX) :] for n in listed
+                                                      if n.startswith(custom_fields.PREFIX)})
+                for record, _action, listed in self.changed
+            ]  # fmt: skip
+            custom_index.write_index(session, self.kind.name, index)
+        keys = tuple(custom_fields.by_key(session, self.kind.name)) if custom_fields.has_custom(self.kind) else ()
         for record, action, listed in self.changed:
             changes = listed
             if changes is None:
-                changes = {f: (None, v) for f, v in snapshot(self.kind, record).items() if v is not None}
+                changes = {f: (None, v) for f, v in snapshot(self.kind, record, keys).items() if v is not None}
             for name, (old, new) in changes.items():
                 self.entries.append(self.row(record.id, action, name, old, new))
             suffix = "created" if action == "create" else "updated"
             self.events.append((f"{self.kind.plugin}.{self.kind.name}_{suffix}", self.payload(record.id, changes)))
-        if self.entries:
-            session.execute(insert(AuditEntry), self.entries)
+        if self.entries:  # Core executemany: the ORM's bulk path costs more than the insert itself
+            session.execute(insert(AuditEntry.__table__), self.entries)
+        by_name: dict[str, list[dict[str, Any]]] = {}
         for name, payload in self.events:
-            emit(session, name, payload)
+            by_name.setdefault(name, []).append(payload)
+        for name, payloads in by_name.items():
+            emit_many(session, name, payloads, checked=True)  # json_safe values: plain by construction
 
 
 __all__ = ["SOURCES", "check_references", "clean", "delete", "json_safe", "save", "save_many", "snapshot"]
+
+
+# -- batches (imports) ---------------------------------------------------------------------------------
+
+
+class RowOutcome:
+    """What :func:`save_batch` did with one row: "created", "updated", "unchanged" or "failed" (``errors``
+    per field, as a ValidationError carries them)."""
+
+    __slots__ = ("errors", "outcome", "record")
+
+    def __init__(self, outcome: str, record: Any = None, errors: dict[str, str] | None = None):
+        self.outcome, self.record, self.errors = outcome, record, errors or {}
+
+    def __repr__(self) -> str:
+        return f"RowOutcome({self.outcome!r}, id={self.record_id}, errors={self.errors})"
+
+    @property
+    def record_id(self) -> int | None:
+        return getattr(self.record, "id", None)
+
+
+def save_batch(
+    session: Session,
+    kind: RecordKind,
+    rows: Sequence[tuple[int | None, dict[str, Any]]],
+    *,
+    actor: Any,
+    source: str = "import",
+    at: dt.datetime | None = None,
+) -> list[RowOutcome]:
+    """Create (record id None) or update many records of ``kind`` in one flush and one audit executemany;
+    returns one :class:`RowOutcome` per row, in order.
+
+    Unlike :func:`save_many` a row refused by validation or ``before_save`` does not sink the others: it
+    comes back "failed" and writes nothing. A constraint the database enforces (a unique value taken) only
+    shows at the flush; then the batch is redone one savepoint per row, so only the offending rows fail.
+    The caller owns the transaction and sizes the batches (keep each one short: SQLite has one writer).
+    """
+    _check_call(kind, source)
+    outcomes: list[RowOutcome | None] = [None] * len(rows)
+    cleaned: dict[int, dict[str, Any]] = {}
+    for index, (_record_id, values) in enumerate(rows):
+        try:
+            cleaned[index] = clean(kind, values, session=session)
+        except ValidationError as exc:
+            outcomes[index] = RowOutcome("failed", errors=exc.errors)
+    wanted = list(dict.fromkeys(rows[i][0] for i in cleaned if rows[i][0] is not None))
+    loaded = {r.id: r for r in _load(session, kind, wanted)} if wanted else {}
+
+    def apply(indexes: list[int], context: _Context) -> None:
+        touched: set[int] = set()
+        for index in indexes:
+            record_id = rows[index][0]
+            try:
+                if record_id is None:
+                    outcomes[index] = RowOutcome("created", _create(session, kind, cleaned[index], context))
+                    continue
+                record = loaded.get(record_id)
+                if record is None:
+                    outcomes[index] = RowOutcome(
+                        "failed", errors={"": _("This record no longer exists; someone may have deleted it.")}
+                    )
+                    continue
+                if record_id in touched:
+                    session.flush()  # a refusal expires the record: keep the earlier row's change from going with it
+                touched.add(record_id)
+                before = len(context.changed)
+                _update(session, kind, record, cleaned[index], context)
+                outcomes[index] = RowOutcome("updated" if len(context.changed) > before else "unchanged", record)
+            except ValidationError as exc:
+                outcomes[index] = RowOutcome("failed", errors=exc.errors)
+
+    todo = [i for i in range(len(rows)) if outcomes[i] is None]
+    context = _Context(kind, actor, source, at)
+    savepoint = session.begin_nested()
+    try:
+        apply(todo, context)
+        _assign_ids(session)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+        context.write(session)
+        _assign_ids(session)  # the events just queued go in one executemany too
+        return [o for o in outcomes if o is not None]
+
+    # one row broke a constraint: redo the rows that went through, each in its own savepoint
+    redo = [i for i in todo if outcomes[i] is None or outcomes[i].outcome != "failed"]  # type: ignore[union-attr]
+    if wanted:
+        loaded = {r.id: r for r in _load(session, kind, wanted)}
+    context = _Context(kind, actor, source, at)
+    for index in redo:
+        outcomes[index] = None
+        mark = len(context.changed)
+        savepoint = session.begin_nested()
+        try:
+            apply([index], context)
+            session.flush()
+        except IntegrityError:
+            savepoint.rollback()
+            del context.changed[mark:]
+            outcomes[index] = RowOutcome(
+                "failed", errors={"": _("A value refers to something that does not exist or is already taken.")}
+            )
+        else:
+            savepoint.commit()
+    context.write(session)
+    return [o for o in outcomes if o is not None]
+
+
+def _assign_ids(session: Session) -> None:
+    """Give the new objects waiting for the flush their ids from the database in one query per table.
+
+    The unit of work inserts rows without ids one at a time on SQLite (it needs each new id back, and
+    SQLite cannot say which returned id belongs to which row of a multi-row insert); with ids set it sends
+    one executemany. Ids come from the table's sequence on PostgreSQL, and on SQLite from the largest id
+    in use, which only the transaction holding the write lock (``write_transaction``) can take: a
+    concurrent writer's insert would make ours fail at the flush, never share an id.
+    """
+    from sqlalchemy import Integer, func, text  # here: this block is appended to a module others edit
+    from sqlalchemy import inspect as sa_inspect
+
+    with session.no_autoflush:  # the queries below must not flush the very rows they number
+        pending: dict[Any, list[Any]] = {}
+        for obj in session.new:
+            mapper = sa_inspect(obj).mapper
+            keys = mapper.primary_key
+            if len(keys) != 1 or keys[0].autoincrement not in (True, "auto") or not isinstance(keys[0].type, Integer):
+                continue
+            if keys[0].identity is not None:  # GENERATED ALWAYS columns refuse explicit values
+                continue
+            if getattr(obj, mapper.get_property_by_column(keys[0]).key) is None:
+                pending.setdefault(mapper, []).append(obj)
+        for mapper, objects in pending.items():
+            column = mapper.primary_key[0]
+            attr = mapper.get_property_by_column(column).key
+            table = column.table
+            if session.get_bind().dialect.name == "postgresql":
+                found = text("SELECT pg_get_serial_sequence(:t, :c)")
+                sequence = session.scalar(found, {"t": table.name, "c": column.name})
+                if sequence is None:
+                    continue
+                ids = list(session.scalars(
+                    text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+                    {"s": sequence, "n": len(objects)},
+                ))  # fmt: skip
+            else:
+                top = session.scalar(select(func.max(column))) or 0
+                if table.dialect_options["sqlite"].get("autoincrement"):
+                    top = max(top, session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"),
+                                                  {"t": table.name}) or 0)  # fmt: skip
+                ids = list(range(top + 1, top + 1 + len(objects)))
+            for obj, new_id in zip(objects, sorted(ids), strict=True):
+                setattr(obj, attr, new_id)
+
+
+__all__ += ["RowOutcome", "save_batch"]

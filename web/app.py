@@ -21,6 +21,7 @@ from voronka.core import i18n
 from voronka.core.config import Settings
 from voronka.core.db import Base, check_connection, make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
+from voronka.core.files import attach_storage, storage_from_settings
 from voronka.core.i18n import N_
 from voronka.core.migrate import CORE_BRANCH, Migrator
 from voronka.core.plugins import PluginHost
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
         _check_migrations(runtime)
         install_keys(engine, settings.secret_keys)  # stored secrets: a missing or wrong key stops start-up
         check_keys(engine, Base.metadata)
+        attach_storage(engine, storage_from_settings(settings))  # where attachments' files live
     except BaseException:
         engine.dispose()
         raise
@@ -146,7 +148,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
-            Middleware(BodyLimit, limit=settings.max_body_bytes),
+            Middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes),
             Middleware(
                 SessionCookies,
                 secret_key=settings.secret_key,

@@ -41,10 +41,10 @@ from voronka.core.plugins import PluginHost
 from voronka.core.security.api_keys import create_api_key, find_by_prefix, revoke_api_key
 from voronka.core.security.passwords import password_problem
 from voronka.core.security.users import create_user, normalize_username
-from voronka.core.seeding import SeedContext
+from voronka.core.seeding import PluginSeeded, SeedContext, seed_plugins
 from voronka.core.state import read_versions
 
-from . import cli_jobs, provision, seed_core
+from . import cli_imports, cli_jobs, provision, seed_core
 from .plugins_setup import build_host
 
 log = logging.getLogger("voronka.cli")
@@ -608,15 +608,30 @@ def create_cli() -> typer.Typer:
     @app.command()
     def demo(
         ctx: typer.Context,
-        scale: Annotated[int, typer.Option(help="Multiplies the data: 1 is about 15 users.", min=1, max=10000)] = 1,
+        scale: Annotated[
+            int,
+            typer.Option(
+                help="How much data: 1 is a 15-person demo; each step adds a branch of 15 people, up to 195 users "
+                "at scale 13 (five levels of managers from scale 2), while plugins' records keep growing with "
+                "the scale (1000 gives about a million).",
+                min=1,
+                max=10000,
+            ),
+        ] = 1,
         seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same data).")] = 20261127,
     ) -> None:
-        """Fill the database with demo data: core's organisation, then every enabled plugin's seed hook."""
+        """Fill the database with demo data: core's organisation, then every enabled plugin's seed hook.
+
+        Runs once per database, in one transaction: a second run changes nothing and says so. Large scales
+        take minutes (a million rows in one to two); on SQLite other writers wait meanwhile, so seed before
+        `serve`.
+        """
         with deployment(_settings(ctx)) as d:
             provision.sync_permissions(d.engine, d.host)
             run_demo(d, scale, seed)
 
     cli_jobs.register(app, deployment, _settings, _table, _ok, fail)
+    cli_imports.register(app, _settings)  # `voronka import` and `voronka export`
     return app
 
 
@@ -814,22 +829,24 @@ def run_demo(d: Deployment, scale: int, seed: int) -> None:
             return
         ctx = SeedContext(
             engine=d.engine, session=session, scale=scale, rng=random.Random(seed),
-            language=d.settings.default_language,
+            language=d.settings.default_language, progress=lambda line: typer.echo(f"  {line}"),
         )  # fmt: skip
         started = dt.datetime.now()
         summary = seed_core.seed_core(ctx)
         assert summary is not None
-        _ok(f"core: {summary.describe()}")
+        _ok(f"core: {summary.describe()} in {(dt.datetime.now() - started).total_seconds():.1f} s")
+
+        def done(p: PluginSeeded) -> None:
+            _ok(f"{p.plugin}: seeded {p.rows:,} rows in {p.seconds:.1f} s ({p.rate:,.0f} rows/s)")
+
         try:
-            results = d.host.call_ordered("seed", ctx=ctx)
+            results = [(p.plugin, p.result) for p in seed_plugins(d.host, ctx, done)]
         except Exception as exc:
             plugin = _plugin_of(exc.__traceback__, d.host) or "a plugin"
             raise CliError(
                 f"The demo data could not be created: {plugin}'s seed hook failed with "
                 f"{type(exc).__name__}: {exc}. Nothing was saved."
             ) from None
-        for name, _ in results:
-            _ok(f"{name}: seeded")
         seed_core.mark_seeded(session, scale, [CORE_BRANCH, *(n for n, _ in results)])
     seconds = (dt.datetime.now() - started).total_seconds()
     typer.echo(f"Demo data ready in {seconds:.1f} s.")

@@ -8,6 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from voronka.core.i18n import gettext as _
+from voronka.core.imports import target_choices
 from voronka.core.markers import hookimpl
 from voronka.core.models import User
 from voronka.core.search_keys import prefix_bounds, prefix_filter
@@ -20,6 +21,9 @@ def nav_items(request: Any) -> list[NavItem]:
     items = [NavItem("core.home", _("Home"), "/", icon="home", order=0)]
     if user is not None and user.is_admin:
         items.append(NavItem("core.admin", _("Administration"), "/admin", icon="settings", order=1000))
+    kinds = getattr(request.app.state.voronka, "record_kinds", None)
+    if user is not None and kinds is not None and target_choices(kinds, user):
+        items.append(NavItem("core.import", _("Import"), "/import", icon="file", order=900))
     return items
 
 

@@ -110,6 +110,8 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            await (await request.form()).close()  # the parsed form is cached: close its spooled upload files
         raise HTTPException(
             403, N_("The form has expired or did not come from this site. Reload the page and try again.")
         )

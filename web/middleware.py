@@ -7,6 +7,7 @@ Order, outermost first: security headers → body size limit → session cookie 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from base64 import b64decode
 from typing import Any
@@ -54,43 +55,68 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length and while streaming."""
+UPLOAD_PATH = re.compile(r"^/records/[a-z][a-z0-9_]{0,59}/[0-9]+/attachments/?$")
+"""Where attachments are uploaded (web/routes/record_files.py): these POSTs get ``upload_limit``."""
+UPLOAD_SLACK = 64 * 1024
+"""Room for the multipart framing and the form's other fields on top of the largest file."""
+UPLOAD_REFUSED = "voronka.upload_refused"
+"""Scope key set on an upload whose Content-Length is over the limit: the endpoint answers 413 in the
+page's language without reading the body; anything that reads it instead gets the plain 413 at once."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by Content-Length and while streaming.
+
+    Attachment uploads (``UPLOAD_PATH``) get ``upload_limit`` (plus :data:`UPLOAD_SLACK`) instead.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None):
         self.app = app
         self.limit = limit
+        self.upload_limit = None if upload_limit is None else upload_limit + UPLOAD_SLACK
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = (
+            self.upload_limit is not None and scope.get("method") == "POST" and bool(UPLOAD_PATH.match(scope["path"]))
+        )
+        limit = self.upload_limit if upload and self.upload_limit is not None else self.limit
+        what = "upload" if upload else "request"
+        refused = False
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                     await _plain(send, 400, "The Content-Length header is not a number.")
                     return
-                if too_big:
-                    await _plain(send, 413, f"The request is larger than {_size(self.limit)}.")
+                if too_big and upload:
+                    scope[UPLOAD_REFUSED] = limit - UPLOAD_SLACK
+                    refused = True
+                elif too_big:
+                    await _plain(send, 413, f"The request is larger than {_size(limit)}.")
                     return
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
+            if refused:
+                raise BodyTooLarge()
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await _plain(send, 413, f"The request is larger than {_size(self.limit)}.")
+            shown = limit - UPLOAD_SLACK if upload else limit
+            await _plain(send, 413, f"The {what} is larger than {_size(shown)}.")
 
 
 class BodyTooLarge(Exception):

@@ -1,19 +1,29 @@
-"""Core's demo data: a sales organisation with teams, a dated manager hierarchy and roles.
+"""Core's demo data: a sales organisation with teams, queues, a dated manager hierarchy and roles.
 
 ``voronka demo`` calls :func:`seed_core` before any plugin's ``seed`` hook, so plugins find the people to
 own their records in ``ctx.ids``:
 
 ``core.users``      every demo user created here
 ``core.teams``      the teams, queues included
-``core.queues``     the queues only (the "Inbound sales" contact-centre queue)
+``core.queues``     the queues only ("Inbound sales"; from scale 2 also "Продовження договорів", renewals)
 ``core.managers``   users who manage someone today
 ``core.sales``      sales people (the ``sales`` role)
 ``core.operators``  contact-centre operators (the ``operator`` role)
 
-Scale 1 is a hand-written organisation of 15 people: a sales director, Kyiv and Lviv branches, an
-inbound queue and a CRM administrator. A re-organisation about six months ago moved the Lviv branch from
-under Kyiv to the director and moved one sales person from Kyiv to Lviv, so "who was under whom on date
-D" has two answers. Each step of scale above 1 adds a generated branch of 15 more people.
+**Scale.** Scale 1 is a hand-written organisation of 15 people: a sales director, Kyiv and Lviv branches,
+an inbound queue and a CRM administrator. Each step of scale above 1 adds a generated city branch of 15
+people (a branch head, a team lead, sales people, two operators) until :data:`MAX_BRANCHES` branches, so
+the organisation grows ``15 × scale`` up to 195 users at scale 13 and stays there: users stop growing while
+plugins' records keep growing with the scale. The generated branches belong to four regions, each led by a
+regional head (the first branch of a region brings its head instead of one sales person), which gives the
+five levels director → regional heads → branch heads → team leads → sales people. Operators of every
+branch work in the two queues (inbound sales and contract renewals) under the inbound head. The CRM
+administrator stands outside the sales line and reports to nobody.
+
+**The re-organisation** about six months ago gives "who was under whom on date D" two answers: it moved
+the Lviv branch from under Kyiv to the director and one sales person from Kyiv to Lviv; the Poltava branch
+from the Centre and North region to the East; and in every generated branch one sales person from the
+branch head to the team lead.
 
 Users are written with the bulk helper and share one argon2 hash of :data:`DEMO_PASSWORD` (hashing a
 password per user would dominate the run at larger scales).
@@ -47,6 +57,8 @@ MARKER_KEY = "demo_seeded"
 KYIV_TEAM = "Київ — продажі"
 LVIV_TEAM = "Lviv Sales"
 INBOUND_QUEUE = "Inbound sales"
+RENEWALS_QUEUE = "Продовження договорів"
+"""The second queue, from scale 2: each generated branch's second operator works in it."""
 
 
 @dataclass
@@ -124,9 +136,7 @@ def seed_core(ctx: SeedContext, today: dt.date | None = None) -> SeedSummary | N
     if already_seeded(session) is not None:
         return None
     founded, reorganised = dates(today)
-    org = _base_org(founded, reorganised)
-    for branch in range(1, max(ctx.scale, 1)):
-        _add_branch(org, branch, ctx, founded, reorganised)
+    org = build_org(ctx, founded, reorganised)
 
     roles = dict(session.execute(select(Role.key, Role.id)).all())
     missing = sorted({r for p in org.people for r in p.roles} - set(roles))
@@ -138,7 +148,7 @@ def seed_core(ctx: SeedContext, today: dt.date | None = None) -> SeedSummary | N
 
     password_hash = hash_password(DEMO_PASSWORD)
     now = utcnow()
-    ctx.bulk_insert(
+    ids = ctx.bulk_insert(
         User.__table__,
         (
             {
@@ -154,10 +164,10 @@ def seed_core(ctx: SeedContext, today: dt.date | None = None) -> SeedSummary | N
             }
             for p in org.people
         ),
+        returning_ids=True,
     )
-    ids = _ids_by_username(session, [p.username for p in org.people])
-    for person in org.people:
-        person.id = ids[person.username]
+    for person, user_id in zip(org.people, ids, strict=True):
+        person.id = user_id
     by_key = {p.key: p for p in org.people}
 
     existing = dict(session.execute(select(Team.name, Team.id)).all())
@@ -209,6 +219,14 @@ def seed_core(ctx: SeedContext, today: dt.date | None = None) -> SeedSummary | N
     )
 
 
+def build_org(ctx: SeedContext, founded: dt.date, reorganised: dt.date) -> Org:
+    """The organisation for ``ctx.scale`` (people, teams, dated links), before anything is written."""
+    org = _base_org(founded, reorganised)
+    for branch in range(1, min(max(ctx.scale, 1), MAX_BRANCHES + 1)):
+        _add_branch(org, branch, ctx, founded, reorganised)
+    return org
+
+
 def _base_org(founded: dt.date, reorganised: dt.date) -> Org:
     """Scale 1: fifteen people written by hand so the demo reads like a real company."""
     P = Person
@@ -254,10 +272,16 @@ def _base_org(founded: dt.date, reorganised: dt.date) -> Org:
 
 
 CITIES = [
-    ("Одеса", "uk"), ("Kharkiv", "en"), ("Дніпро", "uk"), ("Zaporizhzhia", "en"), ("Вінниця", "uk"),
-    ("Poltava", "en"), ("Чернігів", "uk"), ("Ivano-Frankivsk", "en"), ("Черкаси", "uk"), ("Uzhhorod", "en"),
-    ("Житомир", "uk"), ("Rivne", "en"), ("Суми", "uk"), ("Ternopil", "en"), ("Луцьк", "uk"), ("Mykolaiv", "en"),
+    ("Одеса", "uk", "south"), ("Kharkiv", "en", "east"), ("Дніпро", "uk", "east"),
+    ("Zaporizhzhia", "en", "south"), ("Вінниця", "uk", "centre"), ("Poltava", "en", "east"),
+    ("Чернігів", "uk", "centre"), ("Ivano-Frankivsk", "en", "west"), ("Черкаси", "uk", "centre"),
+    ("Uzhhorod", "en", "west"), ("Житомир", "uk", "centre"), ("Rivne", "en", "west"),
 ]  # fmt: skip
+"""The generated branches in the order scale adds them: (city, language of its people, region). The four
+regions (south, east, centre and north, west) each get a regional head with their first branch."""
+MAX_BRANCHES = len(CITIES)
+MOVED_AT_REORG = {"Poltava": "centre"}
+"""Branches that reported to another region until the re-organisation."""
 
 UK_MALE = [
     "Олександр", "Андрій", "Богдан", "Василь", "Віктор", "Григорій", "Дмитро", "Євген", "Іван", "Максим",
@@ -286,33 +310,48 @@ BRANCH_OPERATORS = 2
 
 
 def _add_branch(org: Org, branch: int, ctx: SeedContext, founded: dt.date, reorganised: dt.date) -> None:
-    """One more city branch of 15: a head, a team lead, 11 sales people, 2 operators for the queue."""
-    city, language = CITIES[(branch - 1) % len(CITIES)]
-    round_ = (branch - 1) // len(CITIES)
+    """One more city branch of 15: a head, a team lead, 11 sales people (10 and the regional head in the
+    first branch of a region), two operators for the queues."""
+    city, language, region = CITIES[branch - 1]
     team = f"{city} — продажі" if language == "uk" else f"{city} Sales"
-    if round_:
-        team = f"{team} {round_ + 1}"
     org.teams.append((team, False))
+    if branch == 1:
+        org.teams.append((RENEWALS_QUEUE, True))
+        org.extra_members.append(("inbound_head", RENEWALS_QUEUE))
     prefix = f"b{branch}"
+    known = {p.key for p in org.people}
 
-    def person(suffix: str, roles: tuple[str, ...], team_name: str | None) -> str:
+    def person(key: str, roles: tuple[str, ...], team_name: str | None) -> str:
         name, lang = _random_name(ctx, language)
-        org.people.append(Person(f"{prefix}_{suffix}", name, lang, roles, team_name))
-        return f"{prefix}_{suffix}"
+        org.people.append(Person(key, name, lang, roles, team_name))
+        return key
 
-    head = person("head", ("manager",), team)
-    lead = person("lead", ("manager",), team)
-    org.links.append(Link(head, "director", founded))
+    region_head = f"region_{region}"
+    reps = BRANCH_REPS
+    if region_head in known:
+        org.extra_members.append((region_head, team))
+    else:
+        person(region_head, ("manager",), team)
+        org.links.append(Link(region_head, "director", founded))
+        reps -= 1
+    head = person(f"{prefix}_head", ("manager",), team)
+    lead = person(f"{prefix}_lead", ("manager",), team)
+    earlier_region = f"region_{MOVED_AT_REORG.get(city, '')}"
+    if earlier_region in known:
+        org.links.append(Link(head, earlier_region, founded, reorganised))
+        org.links.append(Link(head, region_head, reorganised))
+    else:
+        org.links.append(Link(head, region_head, founded))
     org.links.append(Link(lead, head, founded))
-    for n in range(BRANCH_REPS):
-        rep = person(f"rep{n}", ("sales",), team)
+    for n in range(reps):
+        rep = person(f"{prefix}_rep{n}", ("sales",), team)
         if n == 0:  # one sales person per branch changed manager at the re-organisation
             org.links.append(Link(rep, head, founded, reorganised))
             org.links.append(Link(rep, lead, reorganised))
         else:
             org.links.append(Link(rep, lead if n % 3 else head, founded))
-    for n in range(BRANCH_OPERATORS):
-        operator = person(f"op{n}", ("operator",), INBOUND_QUEUE)
+    for n, queue in enumerate((INBOUND_QUEUE, RENEWALS_QUEUE)[:BRANCH_OPERATORS]):
+        operator = person(f"{prefix}_op{n}", ("operator",), queue)
         org.links.append(Link(operator, "inbound_head", founded))
 
 
@@ -336,11 +375,3 @@ def _unique_username(name: str, taken: set[str]) -> str:
         candidate = f"{base}{n}"
     taken.add(candidate)
     return candidate
-
-
-def _ids_by_username(session: Session, usernames: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(usernames), 500):
-        chunk = usernames[start : start + 500]
-        found.update(session.execute(select(User.username, User.id).where(User.username.in_(chunk))).all())
-    return found

@@ -12,6 +12,7 @@ import logging
 import signal
 from typing import Any
 
+from voronka.core.imports import import_jobs
 from voronka.core.jobs import JobDefinition, JobRunner, collect_definitions
 from voronka.core.jobs_outbox import core_jobs
 
@@ -20,9 +21,18 @@ from .runtime import Runtime
 log = logging.getLogger("voronka.worker")
 
 
+def builtin_jobs(runtime: Runtime) -> list[JobDefinition]:
+    """Core's own jobs: event delivery and clean-ups (outbox, finished jobs, recycle bin), and imports."""
+    settings = runtime.settings
+    return [
+        *core_jobs(poll=settings.job_poll_seconds, refresh=runtime.sync),
+        *import_jobs(lambda: runtime.record_kinds),
+    ]
+
+
 def make_runner(runtime: Runtime, *, concurrency: int = 4, owner: str | None = None) -> JobRunner:
     settings = runtime.settings
-    builtin = core_jobs(poll=settings.job_poll_seconds, refresh=runtime.sync)
+    builtin = builtin_jobs(runtime)
 
     def definitions() -> dict[str, JobDefinition]:
         return collect_definitions(runtime.host, builtin)

@@ -262,20 +262,27 @@ def test_save_many_is_all_or_nothing(app):
         assert set(session.scalars(select(Note.body))) == {""}
 
 
-def test_delete_keeps_an_audit_entry_and_drops_tags(app):
+def test_delete_keeps_an_audit_entry_and_the_tags_until_the_record_is_purged(app):
+    from voronka.core.recycle import purge
+
     note_id = create(app, "Short-lived", body="text")
     with write_transaction(app.state.voronka.sessions) as session:
         add_tag(session, note_kind(app), note_id, "VIP")
         delete(session, note_kind(app), note_id, actor=uid(app, "admin"))
-    assert row(app, note_id) is None
+    assert row(app, note_id).deleted_at is not None  # in the recycle bin: restorable with its tags
     with app.state.voronka.sessions() as session:
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert (last.action, last.field, last.new, last.actor_id) == ("delete", "", None, uid(app, "admin"))
         assert last.old["title"] == "Short-lived" and last.old["body"] == "text"
-        assert session.scalar(select(func.count()).select_from(TagLink)) == 0
+        assert session.scalar(select(func.count()).select_from(TagLink)) == 1
         assert session.scalar(select(func.count()).where(OutboxEvent.name == "notes.note_deleted")) == 1
     with pytest.raises(ValidationError), write_transaction(app.state.voronka.sessions) as session:
         delete(session, note_kind(app), note_id, actor=None)
+    with write_transaction(app.state.voronka.sessions) as session:
+        assert purge(session, note_kind(app), [note_id], actor=None) == 1
+    assert row(app, note_id) is None
+    with app.state.voronka.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TagLink)) == 0
 
 
 def test_an_unregistered_kind_or_source_is_a_programming_error(app):

@@ -112,7 +112,8 @@ def admin_pages(browsing: Any) -> list[str]:
             continue
         browsing.goto(path)
         hrefs = browsing.page.eval_on_selector_all(
-            "#content a[href^='/admin'], .sidebar a[href^='/admin']", "els => els.map(e => e.getAttribute('href'))"
+            "#content a[href^='/admin']:not([download]), .sidebar a[href^='/admin']",
+            "els => els.map(e => e.getAttribute('href'))",
         )
         for href in hrefs:
             target = href.split("#")[0]
@@ -135,7 +136,8 @@ def plugin_pages(browsing: Any) -> tuple[list[str], list[str]]:
         shapes.setdefault(shot_name(entry), entry)
         browsing.goto(entry)
         links = browsing.page.eval_on_selector_all(
-            "#content a[href]", "els => els.map(e => [e.getAttribute('href'), e.innerText.trim()])"
+            "#content a[href]:not([download])",  # downloads (CSV exports, attachments) are not pages
+            "els => els.map(e => [e.getAttribute('href'), e.innerText.trim()])",
         )
         for href, text in links:
             if href.startswith(entry.rstrip("/") + "/") and "#" not in href:

@@ -20,11 +20,12 @@ from voronka.core.handlers import db, runtime
 from voronka.core.i18n import gettext as _
 from voronka.core.jobs import collect_definitions
 from voronka.core.jobs import retry as retry_job
-from voronka.core.jobs_outbox import backlog, core_jobs, retry_delivery
+from voronka.core.jobs_outbox import backlog, retry_delivery
 from voronka.core.models_jobs import EventFailure, Job, OutboxEvent
 from voronka.core.security.markers import requires
 from voronka.core.security.permissions import ADMIN
 
+from ..worker import builtin_jobs
 from .admin_base import done, int_param, page, read_form, text
 
 RECENT_QUEUED = 50
@@ -34,7 +35,7 @@ FAILED_DELIVERIES = 100
 def _context(request: Request) -> dict[str, Any]:
     session = db(request)
     rt = runtime(request)
-    defs = collect_definitions(rt.host, core_jobs())
+    defs = collect_definitions(rt.host, builtin_jobs(rt))
     order = case({"failed": 0, "running": 1, "pending": 2}, value=Job.status, else_=3)
     standing = session.scalars(select(Job).where(Job.singleton.is_not(None)).order_by(Job.key)).all()
     queued = session.scalars(

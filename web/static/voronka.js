@@ -11,6 +11,17 @@
     evt.detail.headers["X-CSRF-Token"] = csrf();
   });
 
+  // --- colours chosen by people (tags): set through the CSSOM, since CSP forbids style attributes ---
+  function paint(root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll("[data-colour]"), function (el) {
+      if (/^#[0-9a-fA-F]{6}$/.test(el.getAttribute("data-colour"))) {
+        el.style.setProperty("--tag-colour", el.getAttribute("data-colour"));
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { paint(document); });
+  document.addEventListener("htmx:afterSwap", function (evt) { paint(evt.target); });
+
   function byId(id) { return document.getElementById(id); }
   function isTyping(el) {
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));

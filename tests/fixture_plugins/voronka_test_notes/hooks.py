@@ -11,6 +11,7 @@ from voronka.core.handlers import db
 from voronka.core.handlers import user as current_user
 from voronka.core.i18n import gettext as _
 from voronka.core.markers import hookimpl
+from voronka.core.recycle import purge_attached
 from voronka.core.search_keys import prefix_filter
 from voronka.core.security.permissions import Permission
 from voronka.core.security.visibility import visible
@@ -63,7 +64,7 @@ def search(session: Any, user: Any, query: str, limit: int) -> list[SearchHit]:
         return []
     rows = session.execute(
         select(Note.id, Note.title, Note.created_at)
-        .where(match, visible(Note, user))
+        .where(match, visible(Note, user), Note.deleted_at.is_(None))
         .order_by(Note.title_key, Note.id)
         .limit(limit)
     )
@@ -103,15 +104,30 @@ def seed(ctx: Any) -> None:
 
 @hookimpl
 def records_merged(session: Any, kind: str, kept: int, merged: int) -> None:
-    """Notes attached to the merged record follow it to the record that was kept."""
+    """Notes attached to the merged record follow it to the record that was kept (those in the recycle bin
+    too, so a restored one comes back attached to the kept record)."""
     session.execute(update(Note).where(Note.ref_kind == kind, Note.ref_id == merged).values(ref_id=kept))
+    if kind == "note":  # the kept note was attached to the one merged into it: it must not point at itself
+        itself = (Note.id == kept) & (Note.ref_kind == "note") & (Note.ref_id == kept)
+        session.execute(update(Note).where(itself).values(ref_kind=None, ref_id=None))
 
 
 @hookimpl
 def records_deleted(session: Any, kind: str, ids: list[int]) -> None:
-    """Notes attached to records deleted for good go with them, so none points at nothing."""
-    if ids:
-        session.execute(delete(Note).where(Note.ref_kind == kind, Note.ref_id.in_(list(ids))))
+    """Notes attached to records deleted for good go with them, so none points at nothing: through core's
+    purge, so their tags, attachments and the notes attached to them go too.
+
+    Notes already in the recycle bin stay there until their own purge date (restoring one is refused with
+    a message: what it belongs to is gone). Called directly, outside core's purge, the rows simply go.
+    """
+    if not ids:
+        return
+    attached = select(Note.id).where(Note.ref_kind == kind, Note.ref_id.in_(list(ids)), Note.deleted_at.is_(None))
+    if kind == "note":
+        attached = attached.where(Note.id.not_in(list(ids)))
+    found = list(session.scalars(attached))
+    if found and not purge_attached(session, "note", found):
+        session.execute(delete(Note).where(Note.id.in_(found)))
 
 
 @hookimpl

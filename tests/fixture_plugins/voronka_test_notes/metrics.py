@@ -16,7 +16,8 @@ from .models import Note
 
 
 def _period(start: dt.datetime, end: dt.datetime) -> Any:
-    return (Note.created_at >= start) & (Note.created_at < end)
+    """Live notes created in [start, end): one in the recycle bin no longer counts."""
+    return (Note.created_at >= start) & (Note.created_at < end) & Note.deleted_at.is_(None)
 
 
 def created_values(

@@ -8,14 +8,14 @@ from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voronka.core.db import Base
-from voronka.core.models import OwnedMixin, VersionedMixin
+from voronka.core.models import CustomFieldsMixin, OwnedMixin, SoftDeleteMixin, VersionedMixin
 from voronka.core.types import SearchKey, UTCDateTime, utcnow
 
 TITLE_MAX = 200
 BODY_MAX = 10_000
 
 
-class Note(OwnedMixin, VersionedMixin, Base):
+class Note(OwnedMixin, VersionedMixin, CustomFieldsMixin, SoftDeleteMixin, Base):
     """A note. ``title_key`` is the folded, transliterated title that prefix search reads.
 
     ``ref_kind``/``ref_id`` attach the note to a record of any plugin; the consistency hooks keep
@@ -35,4 +35,5 @@ class Note(OwnedMixin, VersionedMixin, Base):
     __table_args__ = (
         Index("ix_notes_note_owner_created", "owner_user_id", "created_at"),
         Index("ix_notes_note_ref", "ref_kind", "ref_id"),
+        Index("ix_notes_note_created", "created_at", "id"),  # newest first: the list reads it backwards, filters probe
     )

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from voronka.core import custom_fields
 from voronka.core.audit import history
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
+from voronka.core.exports import export_response
 from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
 from voronka.core.models import User
+from voronka.core.recycle import merge, redirect_url
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.tags import add_tag, remove_tag, tags_of
 from voronka.core.templating import render
-from voronka.core.writes import save, save_many
+from voronka.core.writes import delete, save, save_many
+from voronka.web.routes.record_fields import card_context
 
 from . import queries
 from .models import BODY_MAX, TITLE_MAX, Note
@@ -37,7 +41,7 @@ HISTORY_LIMIT = 100
 BULK_MAX = 500
 SOURCE_LABELS = {"form": N_("Form"), "bulk": N_("Bulk action"), "import": N_("Import"), "api": N_("API")}
 FIELD_LABELS = {"title": N_("Title"), "body": N_("Text"), "owner_user_id": N_("Owner"), "owner_team_id": N_("Team"),
-                "": N_("Note")}  # fmt: skip
+                "": N_("Note"), "attachment": N_("Attachment")}  # fmt: skip
 
 
 def setting(request: Request, key: str) -> Any:
@@ -74,7 +78,11 @@ def validate(form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
 
 def list_context(request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> dict:
     q = request.query_params.get("q", "").strip()[:200]
-    notes, more = queries.list_notes(db(request), user(request), q, int(setting(request, "list_limit")))
+    session, note_kind = db(request), kind(request)
+    controls, where = custom_fields.list_filters(session, note_kind, request.query_params)
+    also = custom_fields.search_ids(session, note_kind, q) if q else None
+    limit = int(setting(request, "list_limit"))
+    notes, more = queries.list_notes(session, user(request), q, limit, also=also, where=where)
     can_edit = user(request).can(EDIT)
     owners: list[Any] = []
     if can_edit and notes:
@@ -89,6 +97,9 @@ def list_context(request: Request, form: dict[str, str] | None = None, errors: d
         "bulk_error": None,
         "form": form or {"title": setting(request, "default_title") or "", "body": ""},
         "errors": errors or {},
+        "cf_fields": custom_fields.definitions(session, "note"),
+        "cf_controls": controls,
+        "filtered": bool(where),
     }
 
 
@@ -101,17 +112,25 @@ async def note_list(request: Request) -> Response:
 @requires(EDIT)
 async def note_create(request: Request) -> Response:
     cleaned, errors = validate(await form_dict(request))
+    fields = custom_fields.definitions(db(request), "note")
+    custom, custom_errors = custom_fields.read_form(fields, await request.form())
+    errors.update(custom_errors)
     if not errors:
         viewer = user(request)
         try:
             with write_transaction(runtime(request).sessions) as session:
-                note = save(session, kind(request), None, {**cleaned, "owner_user_id": viewer.id}, actor=viewer)
+                values = {**cleaned, **custom, "owner_user_id": viewer.id}
+                note = save(session, kind(request), None, values, actor=viewer)
                 note_id = note.id
         except ValidationError as exc:
             errors = exc.errors
         else:
             return go_to(request, str(request.url_for("notes:detail", note_id=note_id).path))
-    ctx = list_context(request, form=cleaned, errors=errors)
+    shown = {**cleaned, **{k: v for k, v in (await request.form()).multi_items() if k.startswith("cf.")}}
+    for field in custom_fields.definitions(db(request), "note"):
+        if field.type == "multichoice":
+            shown[field.name] = (await request.form()).getlist(field.name)
+    ctx = list_context(request, form=shown, errors=errors)
     return render(request, "notes/list.html", ctx, block="form", status_code=400)
 
 
@@ -134,7 +153,12 @@ def detail_context(request: Request, note: Any, **extra: Any) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "note": note,
         "can_edit": viewer.can(EDIT),
-        "form": {"title": note.title, "body": note.body, "version": note.version},
+        "form": {
+            "title": note.title,
+            "body": note.body,
+            "version": note.version,
+            **custom_fields.form_values(custom_fields.definitions(session, "note"), note.custom),
+        },
         "errors": {},
         "stale": None,
         "tags": tags_of(session, note_kind, note.id, viewer),
@@ -143,7 +167,18 @@ def detail_context(request: Request, note: Any, **extra: Any) -> dict[str, Any]:
         "history": entries,
         "owner_names": names,
         "sources": SOURCE_LABELS,
-        "field_labels": FIELD_LABELS,
+        "field_labels": {
+            **FIELD_LABELS,
+            **{f.name: f.label for f in custom_fields.definitions(session, "note", include_removed=True)},
+        },
+        "cf": card_context(session, note_kind, note, viewer),
+        "cf_defs": {f.name: f for f in custom_fields.definitions(session, "note", include_removed=True)},
+        "cf_format": custom_fields.format_value,
+        "cf_fields": custom_fields.definitions(session, "note"),
+        "merge_choices": merge_choices(request, note.id) if viewer.can(EDIT) else [],
+        "confirm_delete": False,
+        "confirm_merge": None,
+        "action_error": None,
     }
     ctx.update(extra)
     return ctx
@@ -151,7 +186,81 @@ def detail_context(request: Request, note: Any, **extra: Any) -> dict[str, Any]:
 
 @requires(VIEW)
 async def note_detail(request: Request) -> Response:
-    return render(request, "notes/detail.html", detail_context(request, visible_note(request)))
+    """A note's page; the address of a note merged into another leads to the kept one."""
+    try:
+        note = visible_note(request)
+    except HTTPException:
+        target = redirect_url(db(request), kind(request), request.path_params["note_id"], user(request))
+        if target is None:
+            raise
+        return RedirectResponse(target, status_code=303)
+    return render(request, "notes/detail.html", detail_context(request, note))
+
+
+MERGE_CHOICES = 200
+
+
+def merge_choices(request: Request, note_id: int) -> list[Any]:
+    """Other notes the user sees, newest first: what "Merge into…" offers."""
+    rows, _more = queries.list_notes(db(request), user(request), "", MERGE_CHOICES + 1)
+    return [r for r in rows if r.id != note_id][:MERGE_CHOICES]
+
+
+@requires(EDIT)
+async def note_delete_confirm(request: Request) -> Response:
+    """Asks before deleting (a page of its own, so it works without JavaScript)."""
+    note = visible_note(request)
+    return render(request, "notes/detail.html", detail_context(request, note, confirm_delete=True))
+
+
+@requires(EDIT)
+async def note_delete(request: Request) -> Response:
+    """Into the recycle bin, through the write path (audit entry, event); an admin may restore it."""
+    note = visible_note(request)
+    try:
+        with write_transaction(runtime(request).sessions) as session:
+            delete(session, kind(request), note.id, actor=user(request))
+    except ValidationError as exc:
+        ctx = detail_context(request, note, confirm_delete=True, action_error="; ".join(exc.errors.values()))
+        return render(request, "notes/detail.html", ctx, status_code=400)
+    return go_to(request, str(request.url_for("notes:list").path) + "?deleted=1")
+
+
+def merge_target(request: Request, raw: str | None) -> Any:
+    """The note picked to merge into, visible to the user; None when the pick is missing or not valid."""
+    raw = (raw or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    return queries.get_note(db(request), user(request), int(raw))
+
+
+@requires(EDIT)
+async def note_merge_confirm(request: Request) -> Response:
+    note = visible_note(request)
+    target = merge_target(request, request.query_params.get("into"))
+    if target is None or target.id == note.id:
+        ctx = detail_context(request, note, action_error=_("Choose another note to merge this one into."))
+        return render(request, "notes/detail.html", ctx, status_code=400)
+    return render(request, "notes/detail.html", detail_context(request, note, confirm_merge=target))
+
+
+@requires(EDIT)
+async def note_merge(request: Request) -> Response:
+    """Merge this note into the chosen one: its tags and attached notes move there, it goes to the bin, and
+    its address leads to the kept note from now on."""
+    note = visible_note(request)
+    target = merge_target(request, (await form_dict(request)).get("into"))
+    problem = _("Choose another note to merge this one into.") if target is None else None
+    if target is not None:
+        try:
+            with write_transaction(runtime(request).sessions) as session:
+                merge(session, kind(request), target.id, note.id, actor=user(request))
+        except ValidationError as exc:
+            problem = "; ".join(exc.errors.values())
+    if problem is not None:
+        ctx = detail_context(request, note, action_error=problem)
+        return render(request, "notes/detail.html", ctx, status_code=400)
+    return go_to(request, str(request.url_for("notes:detail", note_id=target.id).path))
 
 
 @requires(EDIT)
@@ -160,13 +269,20 @@ async def note_update(request: Request) -> Response:
     note = visible_note(request)
     form = await form_dict(request)
     cleaned, errors = validate(form)
+    raw = await request.form()
+    custom, custom_errors = custom_fields.read_form(custom_fields.definitions(db(request), "note"), raw)
+    errors.update(custom_errors)
+    shown = {k: v for k, v in form.items() if k.startswith("cf.")}
+    shown.update({f.name: raw.getlist(f.name) for f in custom_fields.definitions(db(request), "note")
+                  if f.type == "multichoice"})  # fmt: skip
     version = form.get("version", "")
     if not version.isdigit():
         errors[""] = _("The form is incomplete; reload the page and try again.")
     if not errors:
         try:
             with write_transaction(runtime(request).sessions) as session:
-                save(session, kind(request), note.id, cleaned, actor=user(request), expected_version=int(version))
+                values = {**cleaned, **custom}
+                save(session, kind(request), note.id, values, actor=user(request), expected_version=int(version))
         except StaleRecord as exc:
             fresh = visible_note(request)
             ctx = detail_context(request, fresh, form={**cleaned, "version": fresh.version}, stale=str(exc))
@@ -175,7 +291,7 @@ async def note_update(request: Request) -> Response:
             errors = exc.errors
         else:
             return go_to(request, str(request.url_for("notes:detail", note_id=note.id).path))
-    ctx = detail_context(request, note, form={**cleaned, "version": version}, errors=errors)
+    ctx = detail_context(request, note, form={**cleaned, **shown, "version": version}, errors=errors)
     return render(request, "notes/detail.html", ctx, block="edit", status_code=400)
 
 
@@ -236,6 +352,17 @@ async def tag_remove(request: Request) -> Response:
 
 
 @requires(VIEW)
+async def note_export(request: Request) -> Response:
+    """The list as CSV, with the list's own filters (title prefix, custom-field filters), not its paging."""
+    session, note_kind = db(request), kind(request)
+    q = request.query_params.get("q", "").strip()[:200]
+    _controls, where = custom_fields.list_filters(session, note_kind, request.query_params)
+    also = custom_fields.search_clause(session, note_kind, q) if q else None
+    stmt = queries.list_query(user(request), q, also=also, where=where)
+    return export_response(request, note_kind, stmt if stmt is not None else select(Note.id).where(false()))
+
+
+@requires(VIEW)
 async def recent_panel(request: Request) -> Response:
     """The home page's lazy panel; opened as a plain link it is a full page."""
     notes, _more = queries.list_notes(db(request), user(request), "", 5)
@@ -246,9 +373,14 @@ routes = [
     Route("/", note_list, methods=["GET"], name="list"),
     Route("/", note_create, methods=["POST"], name="create"),
     Route("/bulk/owner", bulk_assign_owner, methods=["POST"], name="bulk_owner"),
+    Route("/export.csv", note_export, methods=["GET"], name="export"),
     Route("/{note_id:int}", note_detail, methods=["GET"], name="detail"),
     Route("/{note_id:int}", note_update, methods=["POST"], name="update"),
     Route("/{note_id:int}/tags", tag_add, methods=["POST"], name="tag_add"),
+    Route("/{note_id:int}/delete", note_delete_confirm, methods=["GET"], name="delete_confirm"),
+    Route("/{note_id:int}/delete", note_delete, methods=["POST"], name="delete"),
+    Route("/{note_id:int}/merge", note_merge_confirm, methods=["GET"], name="merge_confirm"),
+    Route("/{note_id:int}/merge", note_merge, methods=["POST"], name="merge"),
     Route("/{note_id:int}/tags/{tag_id:int}/remove", tag_remove, methods=["POST"], name="tag_remove"),
     Route("/panels/recent", recent_panel, name="recent_panel"),
 ]

@@ -1,0 +1,692 @@
+"""Import CSV files into any record kind, or into the organisation (users, teams, manager hierarchy).
+
+An import is a row in ``core_import`` holding the uploaded bytes, the column mapping and the duplicate
+mode. :func:`create_import` reads the header and suggests a mapping, :func:`preview` parses the first rows
+with per-cell errors, :func:`start_import` queues the job, and :func:`run_import` (the job, and the CLI
+in-process) writes the rows in batches:
+
+- every batch is one short write transaction, sized by time (about :data:`TARGET_SECONDS`), so on SQLite
+  other people's saves wait at most that long;
+- records go through :func:`voronka.core.writes.save_batch`: ``before_save``, validation, custom fields,
+  audit entries with source "import" and events, exactly as a form would;
+- the import's counters and ``next_row`` commit in the same transaction as the batch, so a worker killed
+  mid-batch leaves nothing half-written and the retried job resumes after the last committed batch;
+- duplicates are found by the kind's duplicate matcher: skip, fill empty fields only, update, or create;
+- a dry run does all of it inside a savepoint it rolls back: counts and per-row errors, nothing written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import write_transaction
+from .errors import ValidationError
+from .i18n import N_
+from .i18n import gettext as _
+from .imports_csv import CsvFile, Row, open_csv
+from .imports_people import PEOPLE
+from .imports_targets import ID, Lookups, Target, check_mapping, kind_targets, suggest_mapping
+from .jobs import QUEUED, JobContext, JobDefinition, enqueue
+from .models_imports import DUPLICATE_MODES, Import, ImportRow
+from .records import RecordKind
+from .security.users import load_user
+from .types import utcnow
+from .writes import save_batch
+
+JOB_KEY = "core.import"
+JOB_ATTEMPTS = 5
+TARGET_SECONDS = 0.08
+"""How long one batch's write transaction should take on SQLite (one writer at a time: everybody else's
+saves wait for it, at most this long, since writers of the process queue in turn: ``FairWriteLock``); the
+batch size follows the measured time, staying well under the 200 ms the issue allows."""
+TARGET_SECONDS_CONCURRENT = 0.5
+"""The same on PostgreSQL, where a batch blocks nobody (its rows are new): fewer, larger transactions."""
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 50, 5, 5000
+SQLITE_GAP, SQLITE_GAP_SHARE = 0.005, 0.1
+"""The pause after each batch on SQLite: at least 5 ms, 10 % of the batch's time (see ``run_import``).
+Writers in this process need none (they queue for the lock); it leaves room for another process's."""
+PROGRESS_EVERY = 1.0
+"""Seconds between job progress saves (the import's own row counts commit with every batch)."""
+PREVIEW_ROWS = 20
+MODES = {
+    "skip": N_("Skip the row"),
+    "fill": N_("Fill only the empty fields of the existing record"),
+    "update": N_("Update the existing record"),
+    "create": N_("Create a new record anyway"),
+}
+
+
+class ImportInterrupted(Exception):
+    """The process is stopping: the job is retried and resumes at the saved row."""
+
+
+class _InBatchDuplicate(Exception):
+    """Two rows of one batch are duplicates of each other: redo the batch one row at a time."""
+
+
+# -- targets ---------------------------------------------------------------------------------------------
+
+
+def target_choices(kinds: Any, user: Any) -> list[tuple[str, str]]:
+    """(name, label) of what ``user`` may import into: kinds they may edit, and for admins the organisation."""
+    found = [(k.name, _(k.label)) for k in kinds.enabled() if k.may_edit(user)]
+    found.sort(key=lambda pair: pair[1].casefold())
+    if getattr(user, "is_admin", False):
+        found += [(name, _(t.label)) for name, t in PEOPLE.items()]
+    return found
+
+
+def may_import(kinds: Any, user: Any, target: str) -> bool:
+    return any(name == target for name, _label in target_choices(kinds, user))
+
+
+def targets_for(session: Session, kinds: Any, target: str, lookups: Lookups | None = None) -> list[Target]:
+    lookups = lookups if lookups is not None else Lookups.load(session)
+    if target in PEOPLE:
+        return PEOPLE[target].targets(session, lookups)
+    return kind_targets(session, kinds.kind(target), lookups)
+
+
+def target_label(kinds: Any, target: str) -> str:
+    if target in PEOPLE:
+        return _(PEOPLE[target].label)
+    kind = kinds.get(target)
+    return _(kind.label) if kind is not None else target
+
+
+# -- creating, previewing, starting -------------------------------------------------------------------
+
+
+def create_import(
+    session: Session,
+    kinds: Any,
+    user: Any,
+    target: str,
+    filename: str,
+    data: bytes,
+    *,
+    encoding: str = "",
+    delimiter: str = "",
+) -> Import:
+    """Check the file (encoding, delimiter, header) and keep it as a draft with a suggested mapping.
+
+    Raises ValidationError keyed by form field ("target", "file", "encoding", "delimiter").
+    """
+    if not may_import(kinds, user, target):
+        raise ValidationError({"target": _("Choose what to import into from the list.")})
+    csv_file, decoded = open_csv(data, encoding, delimiter)
+    total = csv_file.count()
+    if total == 0:
+        raise ValidationError({"file": _("The file has a header but no rows to import.")})
+    mapping = suggest_mapping(csv_file.header, targets_for(session, kinds, target))
+    imp = Import(
+        target=target, user_id=user.id, filename=(filename or "upload.csv")[-255:], content=data, size=len(data),
+        encoding=decoded.encoding, delimiter=csv_file.delimiter, mapping=mapping, duplicates="skip", dry_run=False,
+        status="draft", total_rows=total, next_row=0, created=0, updated=0, skipped=0, failed=0, message="",
+        options={"guessed_encoding": decoded.guessed}, created_at=utcnow(),
+    )  # fmt: skip
+    session.add(imp)
+    session.flush()
+    return imp
+
+
+def open_file(imp: Import) -> CsvFile:
+    csv_file, _decoded = open_csv(imp.content, imp.encoding, imp.delimiter)
+    return csv_file
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    cells: list[tuple[str, str]]
+    """(text, error) per column."""
+    error: str = ""
+    outcome: str = ""
+    note: str = ""
+
+
+@dataclass
+class Preview:
+    header: list[str]
+    mapping: list[str]
+    targets: list[Target]
+    rows: list[PreviewRow]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def preview(
+    session: Session,
+    kinds: Any,
+    imp: Import,
+    user: Any,
+    *,
+    mapping: list[str] | None = None,
+    duplicates: str | None = None,
+    limit: int = PREVIEW_ROWS,
+) -> Preview:
+    """The first ``limit`` rows as the import would read them: each mapped cell parsed (its error next to
+    it) and, for record kinds, what the duplicate matcher says; writes nothing."""
+    csv_file = open_file(imp)
+    mapping = list(mapping if mapping is not None else imp.mapping)
+    mode = duplicates or imp.duplicates
+    lookups = Lookups.load(session)
+    targets = targets_for(session, kinds, imp.target, lookups)
+    by_key = {t.key: t for t in targets}
+    result = Preview(csv_file.header, mapping, targets, [], check_mapping(mapping, csv_file.header, targets))
+    kind = kinds.get(imp.target) if imp.target not in PEOPLE else None
+    for row in _take(csv_file.rows(), limit):
+        if row.error:
+            result.rows.append(PreviewRow(row.number, [(c, "") for c in row.cells], row.error, "error"))
+            continue
+        cells: list[tuple[str, str]] = []
+        values: dict[str, Any] = {}
+        for index, text in enumerate(row.cells):
+            key = mapping[index] if index < len(mapping) else ""
+            target = by_key.get(key)
+            error = ""
+            if target is not None and text.strip():
+                try:
+                    values[key] = target.parse(unescape_cell(text))
+                except ValidationError as exc:
+                    error = "; ".join(exc.errors.values())
+            elif target is not None and target.required:
+                error = _("Required.")
+            cells.append((text, error))
+        entry = PreviewRow(row.number, cells)
+        if any(e for _t, e in cells):
+            entry.outcome = "error"
+        elif kind is not None:
+            entry.outcome, entry.note = _preview_match(session, kind, user, values, mode)
+        else:
+            entry.outcome = "ok"
+        result.rows.append(entry)
+    return result
+
+
+def _preview_match(session: Session, kind: RecordKind, user: Any, values: dict[str, Any], mode: str) -> tuple[str, str]:
+    if values.get(ID) is not None:
+        return "update", _("Updates #%(id)s") % {"id": values[ID]}
+    if mode == "create" or kind.duplicates is None:
+        return "new", _("New")
+    ids = _visible(session, kind, None, list(kind.duplicates(session, {k: v for k, v in values.items() if k != ID})))
+    if not ids:
+        return "new", _("New")
+    if mode == "skip":
+        return "skip", _("Duplicate of #%(id)s: skipped") % {"id": ids[0]}
+    visible = _visible(session, kind, user, ids)
+    if not visible:
+        return "error", _("Matches a record you cannot see")
+    if len(visible) > 1:
+        return "error", _("Matches %(n)s records: %(ids)s") % {"n": len(visible), "ids": _ids(visible)}
+    return "update", _("Updates #%(id)s") % {"id": visible[0]}
+
+
+def start_import(
+    session: Session,
+    kinds: Any,
+    imp: Import,
+    user: Any,
+    *,
+    mapping: list[str],
+    duplicates: str,
+    dry_run: bool,
+) -> Import:
+    """Check the mapping and queue the job in the caller's transaction (it runs after commit)."""
+    if imp.status != "draft":
+        raise ValidationError(_("This import has already been started."))
+    if not may_import(kinds, user, imp.target):
+        raise ValidationError({"target": _("You may not import into %(target)s.") % {"target": imp.target}})
+    if duplicates not in DUPLICATE_MODES:
+        raise ValidationError({"duplicates": _("Choose what to do with duplicates.")})
+    csv_file = open_file(imp)
+    errors = check_mapping(mapping, csv_file.header, targets_for(session, kinds, imp.target))
+    if errors:
+        raise ValidationError(errors)
+    imp.mapping, imp.duplicates, imp.dry_run, imp.status = list(mapping), duplicates, bool(dry_run), "queued"
+    job = enqueue(session, JOB_KEY, {"import_id": imp.id}, max_attempts=JOB_ATTEMPTS)
+    imp.job_id = job.id
+    session.flush()
+    return imp
+
+
+def copy_for_real(session: Session, imp: Import, user: Any) -> Import:
+    """A finished dry run's settings as a new draft, to run for real after checking the outcome."""
+    copy = Import(
+        target=imp.target, user_id=user.id, filename=imp.filename, content=imp.content, size=imp.size,
+        encoding=imp.encoding, delimiter=imp.delimiter, mapping=list(imp.mapping), duplicates=imp.duplicates,
+        dry_run=False, status="draft", total_rows=imp.total_rows, next_row=0, created=0, updated=0, skipped=0,
+        failed=0, message="", options=dict(imp.options or {}), created_at=utcnow(),
+    )  # fmt: skip
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def cancel_import(session: Session, imp: Import) -> None:
+    """Stop a queued or running import after its current batch; what is written stays written."""
+    if imp.status in ("draft", "queued"):
+        imp.status, imp.finished_at = "cancelled", utcnow()
+    elif imp.status == "running":
+        imp.cancel_requested = True
+    session.flush()
+
+
+# -- running -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """One data row converted outside the transaction: its record id (an ``id`` column), values, errors."""
+
+    number: int
+    record_id: int | None
+    values: dict[str, Any]
+    errors: dict[str, str]
+
+    @property
+    def message(self) -> str:
+        return " ".join(f"{k}: {v}" if k else v for k, v in self.errors.items())
+
+
+@dataclass
+class Result:
+    number: int
+    outcome: str
+    record_id: int | None = None
+    message: str = ""
+
+
+@dataclass
+class _Plan:
+    imp_id: int
+    target: str
+    kind: RecordKind | None
+    mode: str
+    dry_run: bool
+    user: Any
+    header: list[str]
+    mapping: list[str]
+    targets: dict[str, Target]
+    lookups: Lookups
+
+
+def _take(rows: Iterator[Row], n: int) -> list[Row]:
+    found = []
+    for row in rows:
+        found.append(row)
+        if len(found) >= n:
+            break
+    return found
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(f"#{i}" for i in ids[:5])
+    return shown + ("…" if len(ids) > 5 else "")
+
+
+def _visible(session: Session, kind: RecordKind, user: Any | None, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that exist, are not in the recycle bin and (given ``user``) that user may see."""
+    if not ids:
+        return []
+    model = kind.model
+    query = select(model.id).where(model.id.in_(ids))
+    if user is not None:
+        query = query.where(kind.visible_to(user))
+    if getattr(model, "deleted_at", None) is not None:
+        query = query.where(model.deleted_at.is_(None))
+    found = set(session.scalars(query))
+    return [i for i in ids if i in found]
+
+
+def unescape_cell(text: str) -> str:
+    """Undo the apostrophe an export puts before a value a spreadsheet would take for a formula."""
+    return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def convert(plan: _Plan, row: Row) -> Prepared:
+    """Cells to values by the mapping; a bad cell is an error named by its column."""
+    if row.error:
+        return Prepared(row.number, None, {}, {"": row.error})
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for index, key in enumerate(plan.mapping):
+        if not key:
+            continue
+        text = unescape_cell(row.cells[index])
+        if not text.strip():
+            continue
+        try:
+            values[key] = plan.targets[key].parse(text)
+        except ValidationError as exc:
+            errors[plan.header[index] or str(index + 1)] = "; ".join(exc.errors.values())
+    record_id = values.pop(ID, None)
+    if record_id is None:
+        for index, key in enumerate(plan.mapping):
+            if key and plan.targets[key].required and key not in values:
+                errors.setdefault(plan.header[index] or str(index + 1), _("Required."))
+    return Prepared(row.number, record_id, values, errors)
+
+
+def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful: bool = False) -> list[Result]:
+    """Write one batch of a record kind's rows; returns a result per row."""
+    if careful:
+        found: list[Result] = []
+        for row in rows:
+            found += _kind_batch(session, plan, [row])
+        return found
+    kind = plan.kind
+    assert kind is not None
+    results: dict[int, Result] = {}
+    explicit = [r.record_id for r in rows if r.record_id is not None and not r.errors]
+    matches: dict[int, list[int]] = {}
+    if plan.mode != "create" and kind.duplicates is not None:
+        for row in rows:
+            if row.record_id is None and not row.errors:
+                matches[row.number] = list(kind.duplicates(session, dict(row.values)))
+        live = set(_visible(session, kind, None, sorted({i for ids in matches.values() for i in ids})))
+        matches = {number: [i for i in ids if i in live] for number, ids in matches.items()}
+    check = set(explicit) | ({i for ids in matches.values() for i in ids} if plan.mode in ("update", "fill") else set())
+    visible = set(_visible(session, kind, plan.user, sorted(check))) if check else set()
+    writes: list[tuple[Prepared, int | None, dict[str, Any]]] = []
+    for row in rows:
+        if row.errors:
+            results[row.number] = Result(row.number, "failed", None, row.message)
+            continue
+        if row.record_id is not None:
+            if row.record_id not in visible:
+                message = _("There is no record #%(id)s you may change.") % {"id": row.record_id}
+                results[row.number] = Result(row.number, "failed", None, message)
+                continue
+            writes.append((row, row.record_id, row.values))
+            continue
+        ids = matches.get(row.number) or []
+        if not ids:
+            writes.append((row, None, _with_owner(kind, plan, row.values)))
+        elif plan.mode == "skip":
+            results[row.number] = Result(row.number, "skipped", ids[0],
+                                         _("Duplicate of %(ids)s.") % {"ids": _ids(ids)})  # fmt: skip
+        else:
+            seen = [i for i in ids if i in visible]
+            if not seen:
+                results[row.number] = Result(row.number, "failed", None,
+                                             _("Matches a record you cannot see; nothing was changed."))  # fmt: skip
+            elif len(seen) > 1:
+                results[row.number] = Result(row.number, "failed", None, _(
+                    "Matches %(n)s records (%(ids)s); add an id column to say which one to update."
+                ) % {"n": len(seen), "ids": _ids(seen)})  # fmt: skip
+            else:
+                writes.append((row, seen[0], row.values))
+    if plan.mode == "fill":
+        writes = _only_empty(session, kind, writes)
+    outcomes = save_batch(session, kind, [(rid, vals) for _row, rid, vals in writes], actor=plan.user.id)
+    created: list[tuple[Prepared, int]] = []
+    for (row, _rid, _vals), outcome in zip(writes, outcomes, strict=True):
+        if outcome.outcome == "failed":
+            message = " ".join(f"{_field_label(plan, k)}: {v}" if k else v for k, v in outcome.errors.items())
+            results[row.number] = Result(row.number, "failed", None, message)
+        elif outcome.outcome == "unchanged":
+            results[row.number] = Result(row.number, "unchanged", outcome.record_id)
+        else:
+            results[row.number] = Result(row.number, outcome.outcome, outcome.record_id)
+            if outcome.outcome == "created":
+                created.append((row, outcome.record_id))  # type: ignore[arg-type]
+    if plan.mode != "create" and kind.duplicates is not None and len(created) > 1:
+        made: set[int] = set()
+        for row, record_id in created:
+            if made & set(kind.duplicates(session, dict(row.values))):
+                raise _InBatchDuplicate()
+            made.add(record_id)
+    return [results[r.number] for r in rows]
+
+
+def _field_label(plan: _Plan, key: str) -> str:
+    target = plan.targets.get(key)
+    return target.label if target is not None else key
+
+
+def _with_owner(kind: RecordKind, plan: _Plan, values: dict[str, Any]) -> dict[str, Any]:
+    """New records belong to the person importing unless the file names an owner or a team."""
+    writable = kind.writable
+    if "owner_user_id" in writable and "owner_user_id" not in values and "owner_team_id" not in values:
+        return {**values, "owner_user_id": plan.user.id}
+    return values
+
+
+def _only_empty(
+    session: Session, kind: RecordKind, writes: list[tuple[Prepared, int | None, dict[str, Any]]]
+) -> list[tuple[Prepared, int | None, dict[str, Any]]]:
+    """For "fill": keep only the values whose field is empty on the existing record."""
+    ids = [rid for _row, rid, _vals in writes if rid is not None]
+    if not ids:
+        return writes
+    records = {r.id: r for r in session.scalars(select(kind.model).where(kind.model.id.in_(ids)))}
+    kept = []
+    for row, rid, values in writes:
+        record = records.get(rid) if rid is not None else None
+        if record is None or row.record_id is not None:
+            kept.append((row, rid, values))
+            continue
+        custom = getattr(record, "custom", None) or {}
+        kept.append((row, rid, {
+            key: value for key, value in values.items()
+            if (custom.get(key[3:]) if key.startswith("cf.") else getattr(record, key, None)) in (None, "", [], {})
+        }))  # fmt: skip
+    return kept
+
+
+def _people_batch(session: Session, plan: _Plan, rows: list[Prepared]) -> list[Result]:
+    """Users, teams or manager links: each row in its own savepoint through the core functions."""
+    writer = PEOPLE[plan.target]
+    results = []
+    for row in rows:
+        if row.errors:
+            results.append(Result(row.number, "failed", None, row.message))
+            continue
+        savepoint = session.begin_nested()
+        try:
+            outcome = writer.write(session, row.values, plan.mode, plan.lookups)
+        except ValidationError as exc:
+            savepoint.rollback()
+            message = " ".join(f"{_field_label(plan, k)}: {v}" if k else v for k, v in exc.errors.items())
+            results.append(Result(row.number, "failed", None, message))
+            continue
+        savepoint.commit()
+        results.append(Result(row.number, outcome.outcome, outcome.record_id, outcome.message))
+    return results
+
+
+def _write_batch(session: Session, plan: _Plan, rows: list[Prepared], careful: bool) -> list[Result]:
+    savepoint = session.begin_nested() if plan.dry_run else None
+    try:
+        if plan.kind is not None:
+            return _kind_batch(session, plan, rows, careful=careful)
+        return _people_batch(session, plan, rows)
+    finally:
+        if savepoint is not None:
+            savepoint.rollback()
+            if plan.kind is None:
+                plan.lookups = Lookups.load(session)  # names a dry run "created" are not there
+
+
+COUNTED = {"created": "created", "updated": "updated", "unchanged": "skipped", "skipped": "skipped",
+           "failed": "failed"}  # fmt: skip
+
+
+def run_import(
+    sessions: sessionmaker[Session],
+    kinds: Any,
+    import_id: int,
+    *,
+    progress: Callable[[Import], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    target_seconds: float | None = None,
+) -> Import:
+    """Run (or resume) import ``import_id`` to the end; returns its final state (detached).
+
+    Raises :class:`ImportInterrupted` when ``should_stop`` says so between batches: call again to resume.
+    """
+    with write_transaction(sessions) as session:
+        imp = session.get(Import, import_id, with_for_update=True)
+        if imp is None:
+            raise ValidationError(_("There is no import #%(id)s.") % {"id": import_id})
+        if imp.status in ("done", "failed", "cancelled"):
+            session.expunge(imp)
+            return imp
+        try:
+            plan = _plan(session, kinds, imp)
+            csv_file = open_file(imp)
+        except ValidationError as exc:
+            imp.status, imp.finished_at = "failed", utcnow()
+            imp.message = "; ".join(exc.errors.values())
+            session.flush()
+            session.expunge(imp)
+            return imp
+        imp.status = "running"
+        imp.started_at = imp.started_at or utcnow()
+        start = imp.next_row
+    rows = csv_file.rows(skip=start)
+    single_writer = sessions.kw["bind"].dialect.name == "sqlite"
+    if target_seconds is None:
+        target_seconds = TARGET_SECONDS if single_writer else TARGET_SECONDS_CONCURRENT
+    size = FIRST_BATCH
+    done = start
+    while True:
+        if should_stop is not None and should_stop():
+            raise ImportInterrupted(f"import #{import_id} stopped at row {done}; it resumes there")
+        batch = [convert(plan, row) for row in _take(rows, size)]
+        began = time.perf_counter()
+        state = _commit_batch(sessions, plan, batch, done)
+        elapsed = time.perf_counter() - began
+        if state is None:  # cancelled, finished elsewhere, or another process moved on
+            break
+        done = state.next_row
+        if progress is not None:
+            progress(state)
+        if not batch:
+            break
+        ideal = size * target_seconds / max(elapsed, 1e-4)
+        size = int(max(MIN_BATCH, min(MAX_BATCH, (size + ideal) / 2)))
+        if single_writer:
+            # SQLite has one writer; this process's writers queue in turn, but another process's poll
+            # (up to 100 ms apart): leave them a gap, or back-to-back batches would starve them
+            time.sleep(max(SQLITE_GAP, elapsed * SQLITE_GAP_SHARE))
+    with sessions() as session:
+        final = session.get(Import, import_id)
+        assert final is not None
+        session.expunge(final)
+        return final
+
+
+def _plan(session: Session, kinds: Any, imp: Import) -> _Plan:
+    user = load_user(session, imp.user_id) if imp.user_id is not None else None
+    if user is None:
+        raise ValidationError(_("The person who started this import can no longer sign in, so it was stopped."))
+    if not may_import(kinds, user, imp.target):
+        raise ValidationError(_("The person who started this import may no longer import into it."))
+    lookups = Lookups.load(session)
+    targets = {t.key: t for t in targets_for(session, kinds, imp.target, lookups)}
+    csv_file = open_file(imp)
+    if check_mapping(list(imp.mapping), csv_file.header, list(targets.values())):
+        raise ValidationError(_("The column mapping no longer fits the fields (one was removed); start again."))
+    kind = None if imp.target in PEOPLE else kinds.kind(imp.target)
+    return _Plan(imp.id, imp.target, kind, imp.duplicates, imp.dry_run, user, csv_file.header, list(imp.mapping),
+                 targets, lookups)  # fmt: skip
+
+
+def _commit_batch(sessions: sessionmaker[Session], plan: _Plan, batch: list[Prepared], start: int) -> Import | None:
+    """One write transaction: the batch's records, its failed/skipped rows, the counters and ``next_row``."""
+    careful = False
+    while True:
+        try:
+            with write_transaction(sessions) as session:
+                imp = session.get(Import, plan.imp_id, with_for_update=True, populate_existing=True)
+                if imp is None or imp.status != "running" or imp.next_row != start:
+                    return None
+                if imp.cancel_requested:
+                    imp.status, imp.finished_at = "cancelled", utcnow()
+                    imp.message = _("Cancelled after %(n)s rows.") % {"n": imp.next_row}
+                    return None
+                results = _write_batch(session, plan, batch, careful) if batch else []
+                counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
+                for result in results:
+                    counts[COUNTED[result.outcome]] += 1
+                noted = [
+                    {"import_id": plan.imp_id, "row": r.number, "outcome": r.outcome, "record_id": r.record_id,
+                     "message": r.message[:2000]}
+                    for r in results if r.outcome in ("failed", "skipped")
+                ]  # fmt: skip
+                if noted:
+                    session.execute(insert(ImportRow), noted)
+                imp.created += counts["created"]
+                imp.updated += counts["updated"]
+                imp.skipped += counts["skipped"]
+                imp.failed += counts["failed"]
+                imp.next_row = start + len(batch)
+                if not batch:
+                    imp.status, imp.finished_at = "done", utcnow()
+                session.flush()
+                session.expunge(imp)
+                return imp
+        except _InBatchDuplicate:
+            careful = True  # the transaction rolled back; redo the batch one row at a time
+
+
+def import_jobs(kinds: Callable[[], Any]) -> list[JobDefinition]:
+    """The job that runs queued imports; ``kinds`` returns the app's record kinds (``runtime.record_kinds``)."""
+
+    def handle(ctx: JobContext) -> None:
+        import_id = ctx.payload.get("import_id")
+        if not isinstance(import_id, int):
+            raise ValueError(f"job {ctx.key} #{ctx.job_id} has no import_id")
+
+        last = [0.0]
+
+        def progress(imp: Import) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY or imp.next_row >= imp.total_rows:
+                last[0] = now  # one short transaction a second, not one per batch
+                ctx.save({"next_row": imp.next_row}, done=imp.next_row, total=imp.total_rows)
+
+        try:
+            run_import(ctx.sessions, kinds(), import_id, progress=progress, should_stop=lambda: ctx.should_stop)
+        except ImportInterrupted:
+            raise
+        except Exception as exc:
+            if ctx.attempts >= JOB_ATTEMPTS:
+                with write_transaction(ctx.sessions) as session:
+                    imp = session.get(Import, import_id)
+                    if imp is not None and imp.status in ("queued", "running"):
+                        imp.status, imp.finished_at = "failed", utcnow()
+                        imp.message = _("The import stopped on an error after %(n)s rows: %(error)s") % {
+                            "n": imp.next_row, "error": f"{type(exc).__name__}: {exc}"[:500]}  # fmt: skip
+            raise
+
+    return [JobDefinition(JOB_KEY, QUEUED, handle, label=N_("Import"), lease_seconds=30, max_attempts=JOB_ATTEMPTS)]
+
+
+__all__ = [
+    "JOB_KEY",
+    "MODES",
+    "ImportInterrupted",
+    "Preview",
+    "PreviewRow",
+    "cancel_import",
+    "convert",
+    "copy_for_real",
+    "create_import",
+    "import_jobs",
+    "may_import",
+    "open_file",
+    "preview",
+    "run_import",
+    "start_import",
+    "target_choices",
+    "target_label",
+    "targets_for",
+]
