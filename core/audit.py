@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -42,6 +42,7 @@ def history(
     before: tuple[dt.datetime, int] | None = None,
 ) -> list[HistoryEntry]:
     """Entries of one record, newest first; page on with ``before=(entry.at, entry.id)`` of the last one.
+    A creation (stored as one entry) comes back as one entry per field it set, all with the same id.
 
     The caller checks the viewer may see the record (the log holds no ownership of its own).
     """
@@ -55,21 +56,19 @@ def history(
         at, entry_id = before
         query = query.where(or_(AuditEntry.at < at, (AuditEntry.at == at) & (AuditEntry.id < entry_id)))
     rows = session.execute(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
-    return [
-        HistoryEntry(
-            id=e.id,
-            at=e.at,
-            action=e.action,
-            field=e.field,
-            old=e.old,
-            new=e.new,
-            source=e.source,
-            change_id=e.change_id,
-            actor_id=e.actor_id,
-            actor_name=actor,
-        )
-        for e, actor in rows
-    ]
+    found: list[HistoryEntry] = []
+    for e, actor in rows:
+        entry = HistoryEntry(
+            id=e.id, at=e.at, action=e.action, field=e.field, old=e.old, new=e.new, source=e.source,
+            change_id=e.change_id, actor_id=e.actor_id, actor_name=actor,
+        )  # fmt: skip
+        if e.action == "create" and e.field == "" and isinstance(e.new, dict):
+            # one stored entry per creation; shown, like changes, one field at a time (last field first,
+            # newest-first order as if each had its own entry)
+            found.extend(replace(entry, field=name, new=value) for name, value in reversed(e.new.items()))
+        else:
+            found.append(entry)
+    return found
 
 
 def as_of(session: Session, kind: RecordKind, record_id: int, when: dt.datetime) -> dict[str, Any] | None:

@@ -2,7 +2,9 @@
 
 Each call, inside the caller's transaction: checks the field names and plain types against the kind,
 computes the changes (old → new), lets enabled plugins refuse or adjust through ``before_save``, applies
-optimistic concurrency, writes one audit entry per changed field, and queues an event in the outbox
+optimistic concurrency, writes one audit entry per changed field (a creation is one entry, field "", whose
+``new`` holds every value the record was created with, as a deletion's ``old`` holds what it had; an import
+of 100,000 records writes 100,000 entries, not one per field), and queues an event in the outbox
 (``<plugin>.<kind>_created`` / ``_updated`` / ``_deleted``, payload: kind, id, changes, actor_id, source,
 change_id). A ``ValidationError`` or ``StaleRecord`` leaves nothing written: the caller's transaction rolls
 back (``write_transaction`` does it), and the session's copy of the record is expired.
@@ -407,10 +409,13 @@ class _Context:
         keys = tuple(custom_fields.by_key(session, self.kind.name)) if custom_fields.has_custom(self.kind) else ()
         for record, action, listed in self.changed:
             changes = listed
-            if changes is None:
-                changes = {f: (None, v) for f, v in snapshot(self.kind, record, keys).items() if v is not None}
-            for name, (old, new) in changes.items():
-                self.entries.append(self.row(record.id, action, name, old, new))
+            if changes is None:  # created: one entry holds every value it was created with
+                values = {f: v for f, v in snapshot(self.kind, record, keys).items() if v is not None}
+                self.entries.append(self.row(record.id, action, "", None, values))
+                changes = {f: (None, v) for f, v in values.items()}
+            else:
+                for name, (old, new) in changes.items():
+                    self.entries.append(self.row(record.id, action, name, old, new))
             suffix = "created" if action == "create" else "updated"
             self.events.append((f"{self.kind.plugin}.{self.kind.name}_{suffix}", self.payload(record.id, changes)))
         if self.entries:  # Core executemany: the ORM's bulk path costs more than the insert itself

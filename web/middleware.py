@@ -55,8 +55,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-UPLOAD_PATH = re.compile(r"^/records/[a-z][a-z0-9_]{0,59}/[0-9]+/attachments/?$")
-"""Where attachments are uploaded (web/routes/record_files.py): these POSTs get ``upload_limit``."""
+UPLOAD_PATH = re.compile(r"^(/records/[a-z][a-z0-9_]{0,59}/[0-9]+/attachments|/import)/?$")
+"""Where files are uploaded (attachments: web/routes/record_files.py, CSV imports: web/routes/imports.py):
+these POSTs get ``upload_limit``."""
 UPLOAD_SLACK = 64 * 1024
 """Room for the multipart framing and the form's other fields on top of the largest file."""
 UPLOAD_REFUSED = "voronka.upload_refused"

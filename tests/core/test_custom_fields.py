@@ -18,13 +18,12 @@ from voronka_test_notes.models import Note
 
 from voronka.core import custom_fields as cf
 from voronka.core import custom_fields_admin as cfa
-from voronka.core.audit import as_of
+from voronka.core.audit import as_of, history
 from voronka.core.custom_fields_index import recount, reindex
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
 from voronka.core.models import User
 from voronka.core.models_fields import CustomValue
-from voronka.core.models_records import AuditEntry
 from voronka.core.records import Ref
 from voronka.core.types import Money, utcnow
 from voronka.core.writes import save, save_many
@@ -70,13 +69,11 @@ def in_step(app: Any) -> None:
 
 
 def audit(app: Any, note_id: int, field: str) -> list[tuple[str, Any, Any, str]]:
+    """The field's entries in the note's history, oldest first (a creation is one stored entry for all
+    fields; history() shows it field by field)."""
     with app.state.voronka.sessions() as session:
-        rows = session.execute(
-            select(AuditEntry.action, AuditEntry.old, AuditEntry.new, AuditEntry.source)
-            .where(AuditEntry.record_id == note_id, AuditEntry.field == field)
-            .order_by(AuditEntry.id)
-        )
-        return [tuple(r) for r in rows]
+        entries = history(session, "note", note_id, limit=10_000)
+    return [(e.action, e.old, e.new, e.source) for e in reversed(entries) if e.field == field]
 
 
 # -- parse, format, coerce: every type --------------------------------------------------------------------

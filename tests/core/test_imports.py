@@ -582,3 +582,18 @@ def test_a_killed_import_process_resumes_with_no_duplicates_and_no_lost_rows(run
         audited = session.scalar(select(func.count(func.distinct(AuditEntry.record_id))).where(
             AuditEntry.source == "import"))  # fmt: skip
     assert (final.status, final.created, final.next_row) == ("done", total, total) and audited == total
+
+
+@pytest.mark.engines("sqlite")
+def test_a_csv_gets_the_upload_limit_and_a_bigger_one_a_clear_413(make_app):
+    app = make_app(run_jobs_in_server=False, max_body_bytes=64 * 1024, max_upload_bytes=512 * 1024)
+    big = "title\n" + "".join(f"Imported note number {i:06d}\n" for i in range(8000))  # ~240 KB
+    with VoronkaClient(app) as client:
+        client.login("admin")
+        accepted = upload(client, big)
+        assert accepted.status_code == 303, accepted.text  # over max_body_bytes, under max_upload_bytes
+        refused = upload(client, big * 3)
+        assert refused.status_code == 413
+        assert "larger than 512 KB" in refused.text and 'name="file"' in refused.text  # the form, to try again
+    with app.state.voronka.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Import)) == 1

@@ -86,6 +86,7 @@ def actions(app: Any, note_id: int) -> list[str]:
             session.scalars(
                 select(AuditEntry.action)
                 .where(AuditEntry.kind == "note", AuditEntry.record_id == note_id, AuditEntry.field == "")
+                .where(AuditEntry.action != "create")  # what happened to the record after it was created
                 .order_by(AuditEntry.id)
             )
         )

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from voronka.core.attachments import human_size
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, runtime, user
@@ -41,6 +42,7 @@ from voronka.core.models_imports import Import, ImportRow
 from voronka.core.templating import is_htmx, render
 from voronka.core.types import utcnow
 
+from ..middleware import UPLOAD_REFUSED
 from .admin_base import valid_id
 
 HISTORY_LIMIT = 100
@@ -67,7 +69,7 @@ def _upload_page(request: Request, values: dict[str, str], errors: dict[str, str
     choices = target_choices(rt.record_kinds, user(request))
     return render(request, "imports/upload.html", {
         "choices": choices, "values": values, "errors": errors, "encodings": ENCODINGS, "delimiters": DELIMITERS,
-        "max_size": rt.settings.max_body_bytes,
+        "max_size": rt.settings.max_upload_bytes,
     }, status_code=status_code)  # fmt: skip
 
 
@@ -77,6 +79,12 @@ async def upload_form(request: Request) -> Response:
 
 
 async def upload(request: Request) -> Response:
+    if request.scope.get(UPLOAD_REFUSED) is not None:  # too big by its Content-Length: refused unread
+        values = {"target": "", "encoding": "", "delimiter": ""}
+        message = _("The file is larger than %(size)s; split it into smaller files.") % {
+            "size": human_size(runtime(request).settings.max_upload_bytes)
+        }
+        return _upload_page(request, values, {"file": message}, 413)
     form = await request.form(max_files=1, max_fields=10)
     try:
         return await _upload(request, form)
