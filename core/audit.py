@@ -62,7 +62,7 @@ def history(
             id=e.id, at=e.at, action=e.action, field=e.field, old=e.old, new=e.new, source=e.source,
             change_id=e.change_id, actor_id=e.actor_id, actor_name=actor,
         )  # fmt: skip
-        if e.action == "create" and e.field == "" and isinstance(e.new, dict):
+        if e.action == "create" and e.field == "" and isinstance(e.new, dict) and e.new:
             # one stored entry per creation; shown, like changes, one field at a time (last field first,
             # newest-first order as if each had its own entry)
             found.extend(replace(entry, field=name, new=value) for name, value in reversed(e.new.items()))

@@ -121,8 +121,16 @@ class FairWriteLock:
                 return True
             turn = threading.Event()
             self._waiters.append((me, turn))
-        if turn.wait(timeout):
-            return True  # release() made us the owner
+        try:
+            if turn.wait(timeout):
+                return True  # release() made us the owner
+        except BaseException:  # interrupted (Ctrl-C): leave no waiter behind that nobody would release for
+            with self._lock:
+                if not turn.is_set():
+                    self._waiters.remove((me, turn))
+                    raise
+            self.release()
+            raise
         with self._lock:
             if turn.is_set():
                 return True

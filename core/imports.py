@@ -32,7 +32,7 @@ from .i18n import gettext as _
 from .imports_csv import CsvFile, Row, open_csv
 from .imports_people import PEOPLE
 from .imports_targets import ID, Lookups, Target, check_mapping, kind_targets, suggest_mapping
-from .jobs import QUEUED, JobContext, JobDefinition, enqueue
+from .jobs import QUEUED, JobContext, JobDefinition, JobInterrupted, LeaseLost, enqueue
 from .models_imports import DUPLICATE_MODES, Import, ImportRow
 from .records import RecordKind
 from .security.users import load_user
@@ -62,8 +62,8 @@ MODES = {
 }
 
 
-class ImportInterrupted(Exception):
-    """The process is stopping: the job is retried and resumes at the saved row."""
+class ImportInterrupted(JobInterrupted):
+    """The process is stopping: the job runs again and resumes at the saved row (not a failed attempt)."""
 
 
 class _InBatchDuplicate(Exception):
@@ -655,8 +655,8 @@ def import_jobs(kinds: Callable[[], Any]) -> list[JobDefinition]:
 
         try:
             run_import(ctx.sessions, kinds(), import_id, progress=progress, should_stop=lambda: ctx.should_stop)
-        except ImportInterrupted:
-            raise
+        except (ImportInterrupted, LeaseLost):
+            raise  # resumes later, here or in the process that took the job over: not a failure
         except Exception as exc:
             if ctx.attempts >= JOB_ATTEMPTS:
                 with write_transaction(ctx.sessions) as session:

@@ -48,6 +48,11 @@ class LeaseLost(VoronkaError):
     """Another process took this job over (our lease expired); stop without writing results."""
 
 
+class JobInterrupted(VoronkaError):
+    """Raised by a handler that stopped because the process is stopping (``ctx.should_stop``) after saving
+    where it was: the job runs again soon and resumes, and the stop does not count as a failed attempt."""
+
+
 @dataclass(frozen=True)
 class JobDefinition:
     """What a job is. ``key`` is namespaced by its plugin (``outlook.sync``).
@@ -384,7 +389,9 @@ class JobRunner:
         """Record the outcome and release the lease (only while still ours)."""
         now = utcnow()
         values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "finished_at": now}
-        if error is None:
+        if isinstance(error, JobInterrupted):  # stopped, not failed: due again at once, the attempt given back
+            values.update(status="pending", next_run_at=now, attempts=Job.attempts - 1, last_error="")
+        elif error is None:
             values["last_error"] = ""
             if d.kind == QUEUED:
                 values["status"] = "done"
@@ -495,6 +502,9 @@ class JobRunner:
                 await self._in_thread(d.handler, ctx)
         except LeaseLost:
             log.warning("job %s #%s lost its lease to another process", d.key, job.id)
+        except JobInterrupted as exc:
+            error = exc
+            log.info("job %s #%s stopped with the process; it resumes", d.key, job.id)
         except Exception as exc:
             error = exc
             log.exception("job %s #%s failed", d.key, job.id)
@@ -542,6 +552,7 @@ __all__ = [
     "QUEUED",
     "JobContext",
     "JobDefinition",
+    "JobInterrupted",
     "JobRunner",
     "LeaseLost",
     "acquire_lease",

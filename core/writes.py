@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import math
 import uuid
 from collections.abc import Iterable, Sequence
@@ -420,11 +421,8 @@ class _Context:
             self.events.append((f"{self.kind.plugin}.{self.kind.name}_{suffix}", self.payload(record.id, changes)))
         if self.entries:  # Core executemany: the ORM's bulk path costs more than the insert itself
             session.execute(insert(AuditEntry.__table__), self.entries)
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        for name, payload in self.events:
-            by_name.setdefault(name, []).append(payload)
-        for name, payloads in by_name.items():
-            emit_many(session, name, payloads, checked=True)  # json_safe values: plain by construction
+        for name, run in itertools.groupby(self.events, key=lambda event: event[0]):  # in order, runs batched
+            emit_many(session, name, [payload for _name, payload in run], checked=True)  # plain: json_safe
 
 
 __all__ = ["SOURCES", "check_references", "clean", "delete", "json_safe", "save", "save_many", "snapshot"]

@@ -29,6 +29,8 @@ from voronka.core.security.markers import marks_of
 from voronka.core.security.throttle import rate_hit
 from voronka.core.types import utcnow
 
+from .middleware import UPLOAD_REFUSED
+
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 PERMISSION_DENIED = N_("You do not have permission to open this page.")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -101,8 +103,11 @@ def _login_redirect(request: Request) -> Response:
 
 
 async def check_csrf(request: Request) -> None:
+    if request.scope.get(UPLOAD_REFUSED) is not None:
+        return  # too big by its Content-Length: the endpoint answers 413 unread and writes nothing
     expected = request.scope.get("session", {}).get("csrf")
     sent = request.headers.get("x-csrf-token")
+    form = None
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -110,8 +115,8 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            await (await request.form()).close()  # the parsed form is cached: close its spooled upload files
+        if form is not None:
+            await form.close()  # its spooled upload files
         raise HTTPException(
             403, N_("The form has expired or did not come from this site. Reload the page and try again.")
         )

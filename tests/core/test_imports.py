@@ -280,6 +280,7 @@ def test_a_job_killed_after_some_batches_resumes_without_duplicates_or_lost_rows
     import_id = draft(runtime, text)
     start(runtime, import_id, duplicates="create")
     monkeypatch.setattr(imports, "FIRST_BATCH", 40)
+    monkeypatch.setattr(imports, "MAX_BATCH", 40)  # time-sized batches on a fast machine would be too few
     batches = []
     real = imports._commit_batch
 
@@ -595,5 +596,10 @@ def test_a_csv_gets_the_upload_limit_and_a_bigger_one_a_clear_413(make_app):
         refused = upload(client, big * 3)
         assert refused.status_code == 413
         assert "larger than 512 KB" in refused.text and 'name="file"' in refused.text  # the form, to try again
+        as_a_form = client.post(  # a browser's plain form: the CSRF token in the body it will not read
+            "/import", data={"target": "note", "csrf_token": client.csrf_token}, csrf=False,
+            files={"file": ("notes.csv", (big * 3).encode(), "text/csv")}, follow_redirects=False,
+        )  # fmt: skip
+        assert as_a_form.status_code == 413 and "larger than 512 KB" in as_a_form.text
     with app.state.voronka.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Import)) == 1
