@@ -36,6 +36,7 @@ from .plugins_setup import build_host
 from .provision import sync_permissions
 from .routes import admin, auth, imports, people, record_fields, record_files, recycle, shell
 from .runtime import Runtime
+from .tuning import tune_gc
 from .worker import start_in_server
 
 log = logging.getLogger("voronka")
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host.call_ordered("startup", isolate=True, app=app)
+        tune_gc(settings)  # everything loaded now lives as long as the process
         jobs = await start_in_server(app)  # background jobs and event delivery (run_jobs_in_server)
         try:
             yield

@@ -17,6 +17,7 @@ from voronka.core.jobs import JobDefinition, JobRunner, collect_definitions
 from voronka.core.jobs_outbox import core_jobs
 
 from .runtime import Runtime
+from .tuning import tune_gc
 
 log = logging.getLogger("voronka.worker")
 
@@ -83,6 +84,7 @@ def run_worker(runtime: Runtime, *, once: bool = False, concurrency: int = 4) ->
 
         Dispatcher(runtime.sessions, runtime.host, refresh=runtime.sync).drain()
         return len(runner.run_due_once())
+    tune_gc(runtime.settings)  # a long-running process from here on
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -213,3 +213,23 @@ def test_a_sqlite_path_that_cannot_be_opened_is_a_clear_error(tmp_path, where):
     path = tmp_path / "no" / "such" / "dir" / "voronka.sqlite" if where == "missing folder" else tmp_path
     with pytest.raises(DatabaseUnavailable, match="unable to open database file"):
         create_app(Settings(database_url=f"sqlite:///{path}", secret_key="k", entry_points=False))
+
+
+def test_gc_tuning_freezes_and_raises_thresholds_only_when_the_setting_is_on():
+    import gc
+
+    from voronka.core.config import Settings
+    from voronka.web.tuning import GC_THRESHOLDS, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        assert tune_gc(Settings(gc_tuning=False)) is False and gc.get_threshold() == before
+        assert tune_gc(Settings(gc_tuning=True)) is True
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def test_the_test_kit_keeps_gc_tuning_off(voronka_settings):
+    assert voronka_settings.gc_tuning is False  # frozen objects are never collected: not in test processes

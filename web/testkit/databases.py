@@ -66,6 +66,7 @@ class PluginSet:
             "state_poll_seconds": 0.0,
             # a background runner would race the test's own writes; tests that need it pass True
             "run_jobs_in_server": False,
+            "gc_tuning": False,  # frozen objects are never collected: not in a process that builds many apps
         }
         values.update(overrides)
         return Settings(**values)
