@@ -23,6 +23,7 @@ from .i18n import gettext as _
 from .models_fields import CustomValue
 from .records import Ref
 from .search_keys import search_key
+from .seeding import insert_many
 from .types import Money
 
 CHUNK = 1000
@@ -212,7 +213,7 @@ def write_index(session: Session, kind_name: str, changed: Iterable[tuple[Any, s
                 )
             )
     if rows:
-        session.execute(VALUES.insert(), rows)
+        insert_many(session, VALUES, rows)
 
 
 def reindex(session: Session, kind: Any, ids: Iterable[int] | None = None) -> int:
@@ -249,7 +250,7 @@ def reindex(session: Session, kind: Any, ids: Iterable[int] | None = None) -> in
             for row in rows_for(kind.name, record_id, fields[key], stored)
         ]
         if rows:
-            session.execute(VALUES.insert(), rows)
+            insert_many(session, VALUES, rows)
             written += len(rows)
         if wanted is None:
             last = found[-1][0]

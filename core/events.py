@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .errors import VoronkaError
 from .models_jobs import OutboxEvent
+from .seeding import insert_many
 from .types import utcnow
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -118,7 +118,7 @@ def emit_many(session: Session, name: str, payloads: Iterable[dict[str, Any] | N
         rows.append({"name": name, "payload": payload, "occurred_at": now})
     if rows:
         session.flush()  # events added by emit() first, so ids keep the order they were emitted in
-        session.execute(insert(OutboxEvent.__table__), rows)
+        insert_many(session, OutboxEvent, rows)
         session.info[PENDING_KEY] = True
     return len(rows)
 

@@ -13,6 +13,12 @@ in-process) writes the rows in batches:
   mid-batch leaves nothing half-written and the retried job resumes after the last committed batch;
 - duplicates are found by the kind's duplicate matcher: skip, fill empty fields only, update, or create;
 - a dry run does all of it inside a savepoint it rolls back: counts and per-row errors, nothing written.
+
+Two generic extension points: a plugin may register a *row source* (:func:`register_source`) that reads
+another file format into the same header-and-rows shape (contacts reads vCards this way), and a kind may
+have extra targets with an ``after`` step (:func:`~voronka.core.imports_targets.register_targets`) that
+runs after each batch with the written records' ids; what it cannot apply yet (a link to a record further
+down the file) is kept with the import and applied at its end.
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ from .db import write_transaction
 from .errors import ValidationError
 from .i18n import N_
 from .i18n import gettext as _
-from .imports_csv import CsvFile, Row, open_csv
+from .imports_csv import CsvFile, Decoded, Row, open_csv
 from .imports_people import PEOPLE
-from .imports_targets import ID, Lookups, Target, check_mapping, kind_targets, suggest_mapping
+from .imports_targets import ID, AfterBatch, Lookups, Pending, Target, check_mapping, kind_targets, suggest_mapping
 from .jobs import QUEUED, JobContext, JobDefinition, JobInterrupted, LeaseLost, enqueue
 from .models_imports import DUPLICATE_MODES, Import, ImportRow
 from .records import RecordKind
@@ -60,6 +66,26 @@ MODES = {
     "update": N_("Update the existing record"),
     "create": N_("Create a new record anyway"),
 }
+
+
+RowSource = Callable[[bytes, dict[str, Any]], Any]
+"""``opener(data, options)`` → an object shaped like :class:`~voronka.core.imports_csv.CsvFile`: ``header``
+(column names), optionally ``mapping`` (a target key per column; else one is suggested), ``rows(skip=0)`` yielding
+:class:`~voronka.core.imports_csv.Row` and ``count()``. Raises ValidationError keyed "file" for a file it
+cannot read. ``options`` is the import's ``options`` (what the uploading page put there)."""
+SOURCES: dict[str, RowSource] = {}
+
+
+def register_source(name: str, opener: RowSource) -> None:
+    """Let imports read files of another format (``create_import(..., source=name)``)."""
+    SOURCES[name] = opener
+
+
+def _opener(name: str) -> RowSource:
+    opener = SOURCES.get(name)
+    if opener is None:
+        raise ValidationError({"file": _("This kind of file cannot be imported here (its plugin is off).")})
+    return opener
 
 
 class ImportInterrupted(JobInterrupted):
@@ -113,23 +139,35 @@ def create_import(
     *,
     encoding: str = "",
     delimiter: str = "",
+    source: str = "",
+    options: dict[str, Any] | None = None,
 ) -> Import:
     """Check the file (encoding, delimiter, header) and keep it as a draft with a suggested mapping.
 
-    Raises ValidationError keyed by form field ("target", "file", "encoding", "delimiter").
+    ``source`` names a registered row source for a file that is not CSV (``options`` go to it and stay
+    with the import). Raises ValidationError keyed by form field ("target", "file", "encoding", "delimiter").
     """
     if not may_import(kinds, user, target):
         raise ValidationError({"target": _("Choose what to import into from the list.")})
-    csv_file, decoded = open_csv(data, encoding, delimiter)
+    extra: dict[str, Any] = {}
+    if source:
+        extra = {**(options or {}), "source": source}
+        csv_file = _opener(source)(data, extra)
+        decoded = Decoded("", "utf-8")
+    else:
+        csv_file, decoded = open_csv(data, encoding, delimiter)
     total = csv_file.count()
     if total == 0:
         raise ValidationError({"file": _("The file has a header but no rows to import.")})
-    mapping = suggest_mapping(csv_file.header, targets_for(session, kinds, target))
+    mapping = getattr(csv_file, "mapping", None) or suggest_mapping(
+        csv_file.header, targets_for(session, kinds, target)
+    )
+    delimiter = getattr(csv_file, "delimiter", ",")
     imp = Import(
         target=target, user_id=user.id, filename=(filename or "upload.csv")[-255:], content=data, size=len(data),
-        encoding=decoded.encoding, delimiter=csv_file.delimiter, mapping=mapping, duplicates="skip", dry_run=False,
+        encoding=decoded.encoding, delimiter=delimiter, mapping=mapping, duplicates="skip", dry_run=False,
         status="draft", total_rows=total, next_row=0, created=0, updated=0, skipped=0, failed=0, message="",
-        options={"guessed_encoding": decoded.guessed}, created_at=utcnow(),
+        options={"guessed_encoding": decoded.guessed, **extra}, created_at=utcnow(),
     )  # fmt: skip
     session.add(imp)
     session.flush()
@@ -137,6 +175,9 @@ def create_import(
 
 
 def open_file(imp: Import) -> CsvFile:
+    source = (imp.options or {}).get("source")
+    if source:
+        return _opener(source)(imp.content, dict(imp.options))  # type: ignore[no-any-return]
     csv_file, _decoded = open_csv(imp.content, imp.encoding, imp.delimiter)
     return csv_file
 
@@ -202,9 +243,12 @@ def preview(
         if any(e for _t, e in cells):
             entry.outcome = "error"
         elif kind is not None:
-            entry.outcome, entry.note = _preview_match(session, kind, user, values, mode)
+            own = {k: v for k, v in values.items() if by_key[k].after is None}
+            entry.outcome, entry.note = _preview_match(session, kind, user, own, mode)
         else:
             entry.outcome = "ok"
+        if row.note:
+            entry.note = f"{entry.note} · {row.note}" if entry.note else row.note
         result.rows.append(entry)
     return result
 
@@ -288,6 +332,9 @@ class Prepared:
     record_id: int | None
     values: dict[str, Any]
     errors: dict[str, str]
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Values of targets with an ``after`` step: applied after the batch, not saved on the record."""
+    note: str = ""
 
     @property
     def message(self) -> str:
@@ -314,6 +361,9 @@ class _Plan:
     mapping: list[str]
     targets: dict[str, Target]
     lookups: Lookups
+    kinds: Any = None
+    deferred: list[tuple[str, Pending]] = field(default_factory=list)
+    """What ``after`` steps left for the end of the import, from the batch being written."""
 
 
 def _take(rows: Iterator[Row], n: int) -> list[Row]:
@@ -370,7 +420,8 @@ def convert(plan: _Plan, row: Row) -> Prepared:
         for index, key in enumerate(plan.mapping):
             if key and plan.targets[key].required and key not in values:
                 errors.setdefault(plan.header[index] or str(index + 1), _("Required."))
-    return Prepared(row.number, record_id, values, errors)
+    extras = {key: values.pop(key) for key in list(values) if plan.targets[key].after is not None}
+    return Prepared(row.number, record_id, values, errors, extras, row.note)
 
 
 def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful: bool = False) -> list[Result]:
@@ -386,9 +437,9 @@ def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful:
     explicit = [r.record_id for r in rows if r.record_id is not None and not r.errors]
     matches: dict[int, list[int]] = {}
     if plan.mode != "create" and kind.duplicates is not None:
-        for row in rows:
-            if row.record_id is None and not row.errors:
-                matches[row.number] = list(kind.duplicates(session, dict(row.values)))
+        asked = [row for row in rows if row.record_id is None and not row.errors]
+        found = _duplicates(session, kind, [dict(row.values) for row in asked])
+        matches = {row.number: ids for row, ids in zip(asked, found, strict=True)}
         live = set(_visible(session, kind, None, sorted({i for ids in matches.values() for i in ids})))
         matches = {number: [i for i in ids if i in live] for number, ids in matches.items()}
     check = set(explicit) | ({i for ids in matches.values() for i in ids} if plan.mode in ("update", "fill") else set())
@@ -430,19 +481,42 @@ def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful:
         if outcome.outcome == "failed":
             message = " ".join(f"{_field_label(plan, k)}: {v}" if k else v for k, v in outcome.errors.items())
             results[row.number] = Result(row.number, "failed", None, message)
-        elif outcome.outcome == "unchanged":
-            results[row.number] = Result(row.number, "unchanged", outcome.record_id)
         else:
-            results[row.number] = Result(row.number, outcome.outcome, outcome.record_id)
+            results[row.number] = Result(row.number, outcome.outcome, outcome.record_id, row.note)
             if outcome.outcome == "created":
                 created.append((row, outcome.record_id))  # type: ignore[arg-type]
     if plan.mode != "create" and kind.duplicates is not None and len(created) > 1:
         made: set[int] = set()
-        for row, record_id in created:
-            if made & set(kind.duplicates(session, dict(row.values))):
+        for (_row, record_id), ids in zip(created, _duplicates(session, kind, [dict(r.values) for r, _i in created]),
+                                          strict=True):  # fmt: skip
+            if made & set(ids):
                 raise _InBatchDuplicate()
             made.add(record_id)
+    written = [(row, results[row.number].record_id) for row, _rid, _vals in writes
+               if results[row.number].outcome != "failed"]  # fmt: skip
+    _after(session, plan, [(row.number, rid, row.extras) for row, rid in written if rid is not None], final=False)
     return [results[r.number] for r in rows]
+
+
+def _duplicates(session: Session, kind: RecordKind, rows: list[dict[str, Any]]) -> list[list[int]]:
+    """The kind's duplicate candidates per row: all at once when the kind can (``duplicates_many``)."""
+    if not rows or kind.duplicates is None:
+        return [[] for _row in rows]
+    if kind.duplicates_many is not None:
+        return [list(ids) for ids in kind.duplicates_many(session, rows)]
+    return [list(kind.duplicates(session, values)) for values in rows]
+
+
+def _after(session: Session, plan: _Plan, rows: list[tuple[int, int, dict[str, Any]]], *, final: bool) -> None:
+    """Run the ``after`` step of each extra target over the written rows that have a value for it; keep
+    what it leaves in ``plan.deferred``."""
+    for key, target in plan.targets.items():
+        if target.after is None:
+            continue
+        items: list[Pending] = [(number, rid, extras[key], "") for number, rid, extras in rows if key in extras]
+        if items:
+            context = AfterBatch(session, plan.user, plan.kinds, final=final, dry_run=plan.dry_run)
+            plan.deferred += [(key, item) for item in target.after(context, items)]
 
 
 def _field_label(plan: _Plan, key: str) -> str:
@@ -502,6 +576,7 @@ def _people_batch(session: Session, plan: _Plan, rows: list[Prepared]) -> list[R
 
 
 def _write_batch(session: Session, plan: _Plan, rows: list[Prepared], careful: bool) -> list[Result]:
+    plan.deferred = []
     savepoint = session.begin_nested() if plan.dry_run else None
     try:
         if plan.kind is not None:
@@ -596,7 +671,7 @@ def _plan(session: Session, kinds: Any, imp: Import) -> _Plan:
         raise ValidationError(_("The column mapping no longer fits the fields (one was removed); start again."))
     kind = None if imp.target in PEOPLE else kinds.kind(imp.target)
     return _Plan(imp.id, imp.target, kind, imp.duplicates, imp.dry_run, user, csv_file.header, list(imp.mapping),
-                 targets, lookups)  # fmt: skip
+                 targets, lookups, kinds)  # fmt: skip
 
 
 def _commit_batch(sessions: sessionmaker[Session], plan: _Plan, batch: list[Prepared], start: int) -> Import | None:
@@ -619,8 +694,9 @@ def _commit_batch(sessions: sessionmaker[Session], plan: _Plan, batch: list[Prep
                 noted = [
                     {"import_id": plan.imp_id, "row": r.number, "outcome": r.outcome, "record_id": r.record_id,
                      "message": r.message[:2000]}
-                    for r in results if r.outcome in ("failed", "skipped")
+                    for r in results if r.outcome in ("failed", "skipped") or r.message
                 ]  # fmt: skip
+                noted += _deferred(session, plan, imp, final=not batch)
                 if noted:
                     session.execute(insert(ImportRow), noted)
                 imp.created += counts["created"]
@@ -635,6 +711,37 @@ def _commit_batch(sessions: sessionmaker[Session], plan: _Plan, batch: list[Prep
                 return imp
         except _InBatchDuplicate:
             careful = True  # the transaction rolled back; redo the batch one row at a time
+
+
+def _deferred(session: Session, plan: _Plan, imp: Import, *, final: bool) -> list[dict[str, Any]]:
+    """Keep what this batch's ``after`` steps left (with the import, so a resumed job has it); at the end,
+    offer it all once more and report what is still left as failed rows (their records stay written)."""
+    if plan.dry_run or plan.kind is None:
+        return []
+    kept = [[key, *item] for key, item in plan.deferred]
+    plan.deferred = []
+    options = dict(imp.options or {})
+    waiting = list(options.get("deferred") or []) + kept
+    if not final:
+        if kept:
+            imp.options = {**options, "deferred": waiting}
+        return []
+    if not waiting:
+        return []
+    by_key: dict[str, list[Pending]] = {}
+    for key, number, record_id, value, _reason in waiting:
+        by_key.setdefault(key, []).append((number, record_id, value, ""))
+    left: list[tuple[str, Pending]] = []
+    for key, items in by_key.items():
+        target = plan.targets.get(key)
+        if target is None or target.after is None:
+            continue
+        context = AfterBatch(session, plan.user, plan.kinds, final=True, dry_run=False)
+        left += [(key, item) for item in target.after(context, items)]
+    imp.options = {**options, "deferred": []}
+    return [{"import_id": plan.imp_id, "row": number, "outcome": "failed", "record_id": record_id,
+             "message": f"{_field_label(plan, key)}: {reason}"[:2000]}
+            for key, (number, record_id, _value, reason) in left]  # fmt: skip
 
 
 def import_jobs(kinds: Callable[[], Any]) -> list[JobDefinition]:
@@ -684,6 +791,7 @@ __all__ = [
     "may_import",
     "open_file",
     "preview",
+    "register_source",
     "run_import",
     "start_import",
     "target_choices",

@@ -136,6 +136,9 @@ class Row:
     number: int
     cells: list[str]
     error: str = ""
+    note: str = ""
+    """What the reader did to the row that the person should know (a row source other than CSV may say,
+    e.g., that a missing name was taken from the e-mail); kept with the row's outcome."""
 
 
 class CsvFile:

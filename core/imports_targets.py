@@ -44,6 +44,38 @@ class Target:
     required: bool = False
     aliases: tuple[str, ...] = ()
     help: str = ""
+    after: Callable[[AfterBatch, list[Pending]], list[Pending]] | None = None
+    """For a value the record does not hold itself (a link to another record by its name, child rows):
+    called after each batch's records are written, in the batch's transaction, with a :data:`Pending`
+    per written row; returns those it cannot apply yet (a parent further down the file). They are kept
+    with the import and offered again at its end with ``final`` set; what is left then is reported per row."""
+
+
+Pending = tuple[int, int, Any, str]
+"""(row number, record id, parsed value, reason it is not applied yet: "" when offered)."""
+
+
+@dataclass
+class AfterBatch:
+    """What an ``after`` step gets: the batch's transaction, the importing user (the actor), the record
+    kinds registry, whether this is the final call (end of the import) and whether it is a dry run."""
+
+    session: Session
+    user: Any
+    kinds: Any
+    final: bool = False
+    dry_run: bool = False
+
+
+ExtraTargets = Callable[[Session, "Lookups"], list["Target"]]
+EXTRA_TARGETS: dict[str, ExtraTargets] = {}
+"""Targets a plugin offers for a record kind beyond its columns and custom fields, by kind name."""
+
+
+def register_targets(kind_name: str, provider: ExtraTargets) -> None:
+    """Offer ``provider(session, lookups)``'s targets when importing into ``kind_name`` (a plugin calls this
+    when its module loads; kind names are unique across plugins, so one provider per kind)."""
+    EXTRA_TARGETS[kind_name] = provider
 
 
 @dataclass
@@ -205,6 +237,10 @@ def kind_targets(session: Session, kind: RecordKind, lookups: Lookups | None = N
     for definition in custom_field_definitions(session, kind.name):
         found.append(Target(f"cf.{definition.key}", definition.label, _custom_parser(definition),
                             required=bool(definition.required)))  # fmt: skip
+    extra = EXTRA_TARGETS.get(kind.name)
+    if extra is not None:
+        taken = {t.key for t in found}
+        found += [t for t in extra(session, people) if t.key not in taken]
     return found
 
 
@@ -280,8 +316,11 @@ def check_mapping(mapping: list[str], header: list[str], targets: list[Target]) 
 
 
 __all__ = [
+    "EXTRA_TARGETS",
     "ID",
+    "AfterBatch",
     "Lookups",
+    "Pending",
     "Target",
     "check_mapping",
     "custom_field_definitions",
@@ -291,5 +330,6 @@ __all__ = [
     "parse_date",
     "parse_decimal",
     "parse_int",
+    "register_targets",
     "suggest_mapping",
 ]

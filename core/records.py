@@ -55,7 +55,10 @@ class RecordKind:
     ``display(record) -> str`` is the name people see. ``visibility(user)`` returns a WHERE clause on
     ``model``; by default :func:`~voronka.core.security.visibility.visible` (the model needs
     :class:`~voronka.core.models.OwnedMixin`). ``duplicates(session, values) -> list[int]`` returns ids of
-    candidate duplicates for a dict of values (system scope: not filtered by a viewer).
+    candidate duplicates for a dict of values (system scope: not filtered by a viewer). Optionally
+    ``duplicates_many(session, rows) -> list[list[int]]`` does the same for many rows at once (an import
+    batch: a few queries per batch instead of some per row); it must answer as ``duplicates`` would for
+    each row, and core's import uses it when it is set.
 
     ``fields`` are the columns the write function accepts; by default every mapped column except
     :data:`BOOKKEEPING` ones and search keys. ``audited`` are the fields whose changes are written to the
@@ -80,6 +83,7 @@ class RecordKind:
     display: Callable[[Any], str] = lambda record: str(getattr(record, "id", ""))
     visibility: Callable[[Any], ColumnElement[bool]] | None = None
     duplicates: Callable[[Session, dict[str, Any]], list[int]] | None = None
+    duplicates_many: Callable[[Session, list[dict[str, Any]]], list[list[int]]] | None = None
     fields: tuple[str, ...] | None = None
     audited: tuple[str, ...] | None = None
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import itertools
 import math
 import uuid
@@ -35,7 +36,8 @@ from .events import emit_many
 from .i18n import gettext as _
 from .i18n import ngettext
 from .models_records import AuditEntry
-from .records import RecordKind, Ref
+from .records import RecordKind, Ref, _column_attrs
+from .seeding import insert_many
 from .types import Money, utcnow
 
 SOURCES = ("form", "bulk", "import", "api")
@@ -137,13 +139,14 @@ def save_many(
     context = _Context(kind, actor, source, at)
     by_id = {r.id: r for r in records}
     ordered = [by_id[i] for i in wanted]
-    for record in ordered:
-        try:
-            _update(session, kind, record, cleaned, context)
-        except ValidationError as exc:
-            for other in ordered:
-                session.expire(other)
-            raise ValidationError({k: f"{kind.display(record)}: {v}" for k, v in exc.errors.items()}) from None
+    with session.no_autoflush:  # a query in a hook must not flush the records one by one: one executemany
+        for record in ordered:
+            try:
+                _update(session, kind, record, cleaned, context)
+            except ValidationError as exc:
+                for other in ordered:
+                    session.expire(other)
+                raise ValidationError({k: f"{kind.display(record)}: {v}" for k, v in exc.errors.items()}) from None
     _flush(session)
     context.write(session)
     return ordered
@@ -167,6 +170,32 @@ def delete(
     recycle_delete(session, kind, record_id, actor=actor, source=source, at=at)
 
 
+def audit_changes(
+    session: Session,
+    kind: RecordKind,
+    record_id: int,
+    changes: dict[str, tuple[Any, Any]],
+    *,
+    actor: Any,
+    source: str = "form",
+    at: dt.datetime | None = None,
+) -> None:
+    """Audit changes a kind keeps outside its own columns (a party's extra e-mail addresses in a child
+    table, say): one audit entry per field and the ``_updated`` event, as if the write path had made them.
+
+    Field names must not collide with the kind's columns; the caller writes the rows themselves in the
+    same transaction. Values are stored as :func:`json_safe` makes them.
+    """
+    _check_call(kind, source)
+    if not changes:
+        return
+    context = _Context(kind, actor, source, at)
+    plain = {name: (json_safe(old), json_safe(new)) for name, (old, new) in changes.items()}
+    context.entries.extend(context.row(record_id, "update", name, old, new) for name, (old, new) in plain.items())
+    session.execute(insert(AuditEntry.__table__), context.entries)
+    emit_many(session, f"{kind.plugin}.{kind.name}_updated", [context.payload(record_id, plain)], checked=True)
+
+
 # -- the parts -----------------------------------------------------------------------------------------
 
 
@@ -176,8 +205,7 @@ def clean(kind: RecordKind, values: dict[str, Any], *, session: Session | None =
     Custom field values come as ``"cf.<key>"``; with ``session`` they are checked against the kind's field
     definitions here (without one, ``_create``/``_update`` check them) and turned into their stored form.
     """
-    writable = set(kind.writable) - {"custom"}
-    columns = kind.columns
+    checks = _field_checks(kind)
     errors: dict[str, str] = {}
     values, custom = custom_index.split(values)
     if custom and session is not None:
@@ -186,23 +214,22 @@ def clean(kind: RecordKind, values: dict[str, Any], *, session: Session | None =
     else:
         custom = {custom_fields.PREFIX + k: v for k, v in custom.items()}
     for name, value in values.items():
-        if name not in writable:
+        check = checks.get(name)
+        if check is None:
             errors[name] = _("“%(field)s” is not a field of %(kind)s.") % {"field": name, "kind": kind.name}
             continue
-        column = columns[name].columns[0]
+        nullable, expected, length = check
         if value is None:
-            if not column.nullable:
+            if not nullable:
                 errors[name] = _("This field cannot be empty.")
-            continue
-        try:
-            expected = column.type.python_type
-        except (NotImplementedError, AttributeError):
             continue
         if expected is str:
             if not isinstance(value, str):
                 errors[name] = _("Enter text.")
-            elif getattr(column.type, "length", None) and len(value) > column.type.length:
-                errors[name] = _("Keep it under %(n)s characters.") % {"n": column.type.length}
+            elif "\x00" in value:
+                errors[name] = _("Remove the invisible NUL character from the text.")
+            elif length and len(value) > length:
+                errors[name] = _("Keep it under %(n)s characters.") % {"n": length}
         elif expected is int and (not isinstance(value, int) or isinstance(value, bool)):
             errors[name] = _("Enter a whole number.")
         elif expected is bool and not isinstance(value, bool):
@@ -210,6 +237,26 @@ def clean(kind: RecordKind, values: dict[str, Any], *, session: Session | None =
     if errors:
         raise ValidationError(errors)
     return {**values, **custom}
+
+
+def _field_checks(kind: RecordKind) -> dict[str, tuple[bool, type | None, int | None]]:
+    """(nullable, Python type, length) of each writable field: an import asks for every row."""
+    return _checks_of(kind.model, tuple(kind.writable))
+
+
+@functools.cache
+def _checks_of(model: Any, writable: tuple[str, ...]) -> dict[str, tuple[bool, type | None, int | None]]:
+    # keyed by model class and field names, not by the kind (kinds are per app; tests build many apps)
+    columns = _column_attrs(model)
+    found: dict[str, tuple[bool, type | None, int | None]] = {}
+    for name in set(writable) - {"custom"}:
+        column = columns[name].columns[0]
+        try:
+            expected = column.type.python_type
+        except (NotImplementedError, AttributeError):
+            expected = None
+        found[name] = (bool(column.nullable), expected, getattr(column.type, "length", None))
+    return found
 
 
 def check_references(session: Session, kind: RecordKind, record: Any) -> None:
@@ -419,13 +466,22 @@ class _Context:
                     self.entries.append(self.row(record.id, action, name, old, new))
             suffix = "created" if action == "create" else "updated"
             self.events.append((f"{self.kind.plugin}.{self.kind.name}_{suffix}", self.payload(record.id, changes)))
-        if self.entries:  # Core executemany: the ORM's bulk path costs more than the insert itself
-            session.execute(insert(AuditEntry.__table__), self.entries)
+        insert_many(session, AuditEntry, self.entries)
         for name, run in itertools.groupby(self.events, key=lambda event: event[0]):  # in order, runs batched
             emit_many(session, name, [payload for _name, payload in run], checked=True)  # plain: json_safe
 
 
-__all__ = ["SOURCES", "check_references", "clean", "delete", "json_safe", "save", "save_many", "snapshot"]
+__all__ = [
+    "SOURCES",
+    "audit_changes",
+    "check_references",
+    "clean",
+    "delete",
+    "json_safe",
+    "save",
+    "save_many",
+    "snapshot",
+]
 
 
 # -- batches (imports) ---------------------------------------------------------------------------------
@@ -503,7 +559,8 @@ def save_batch(
     context = _Context(kind, actor, source, at)
     savepoint = session.begin_nested()
     try:
-        apply(todo, context)
+        with session.no_autoflush:  # as in save_many: the batch goes in one flush, whatever the hooks query
+            apply(todo, context)
         _assign_ids(session)
         session.flush()
     except IntegrityError:
@@ -551,7 +608,7 @@ def _assign_ids(session: Session) -> None:
     from sqlalchemy import inspect as sa_inspect
 
     with session.no_autoflush:  # the queries below must not flush the very rows they number
-        pending: dict[Any, list[Any]] = {}
+        pending: dict[Any, list[tuple[Any, str]]] = {}
         for obj in session.new:
             mapper = sa_inspect(obj).mapper
             keys = mapper.primary_key
@@ -559,11 +616,10 @@ def _assign_ids(session: Session) -> None:
                 continue
             if keys[0].identity is not None:  # GENERATED ALWAYS columns refuse explicit values
                 continue
-            if getattr(obj, mapper.get_property_by_column(keys[0]).key) is None:
-                pending.setdefault(mapper, []).append(obj)
-        for mapper, objects in pending.items():
-            column = mapper.primary_key[0]
-            attr = mapper.get_property_by_column(column).key
+            attr = mapper.get_property_by_column(keys[0]).key
+            if getattr(obj, attr) is None:  # by column: kinds sharing a table (inheritance) share its ids
+                pending.setdefault(keys[0], []).append((obj, attr))
+        for column, waiting in pending.items():
             table = column.table
             if session.get_bind().dialect.name == "postgresql":
                 found = text("SELECT pg_get_serial_sequence(:t, :c)")
@@ -572,15 +628,15 @@ def _assign_ids(session: Session) -> None:
                     continue
                 ids = list(session.scalars(
                     text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
-                    {"s": sequence, "n": len(objects)},
+                    {"s": sequence, "n": len(waiting)},
                 ))  # fmt: skip
             else:
                 top = session.scalar(select(func.max(column))) or 0
                 if table.dialect_options["sqlite"].get("autoincrement"):
                     top = max(top, session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"),
                                                   {"t": table.name}) or 0)  # fmt: skip
-                ids = list(range(top + 1, top + 1 + len(objects)))
-            for obj, new_id in zip(objects, sorted(ids), strict=True):
+                ids = list(range(top + 1, top + 1 + len(waiting)))
+            for (obj, attr), new_id in zip(waiting, sorted(ids), strict=True):
                 setattr(obj, attr, new_id)
 
 

@@ -106,13 +106,13 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
             + recycle.routes
             + imports.routes
         ),
-        Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
-    for info in host.loaded:
+    for info in host.loaded:  # before /static, which would otherwise answer /static/plugins/… with a 404
         static = info.subdir("static")
         if static is not None:
             routes.append(Mount(f"/static/plugins/{info.name}", app=StaticFiles(directory=str(static)),
                                 name=f"static-{info.name}"))  # fmt: skip
+    routes.append(Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"))
     for info in host.loaded:
         plugin_routes: list[BaseRoute] = []
         impl = getattr(info.hooks, "routes", None)

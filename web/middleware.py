@@ -55,8 +55,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-UPLOAD_PATH = re.compile(r"^(/records/[a-z][a-z0-9_]{0,59}/[0-9]+/attachments|/import)/?$")
-"""Where files are uploaded (attachments: web/routes/record_files.py, CSV imports: web/routes/imports.py):
+UPLOAD_PATH = re.compile(
+    r"^(/records/[a-z][a-z0-9_]{0,59}/[0-9]+/attachments|/import|/[a-z][a-z0-9_]*/import/[a-z]+)/?$"
+)
+"""Where files are uploaded (attachments: web/routes/record_files.py, CSV imports: web/routes/imports.py, a
+plugin's own imports under /<plugin>/import/<format>, such as contacts' vCards):
 these POSTs get ``upload_limit``."""
 UPLOAD_SLACK = 64 * 1024
 """Room for the multipart framing and the form's other fields on top of the largest file."""
@@ -79,6 +82,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            # no text column takes a NUL (PostgreSQL refuses it): say so rather than fail in a query
+            await _plain(send, 400, "The address contains a NUL character (%00); remove it.")
             return
         upload = (
             self.upload_limit is not None and scope.get("method") == "POST" and bool(UPLOAD_PATH.match(scope["path"]))

@@ -41,6 +41,8 @@ def source_roots() -> list[Path]:
     roots = [WEB]
     core = Path(__import__("voronka.core", fromlist=["x"]).__file__).resolve().parent
     roots.append(core)
+    # the built-in plugins share the catalogue; a partner's plugin ships its own
+    roots.append(Path(__import__("voronka.plugins", fromlist=["x"]).__file__).resolve().parent)
     return roots
 
 

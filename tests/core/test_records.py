@@ -234,7 +234,8 @@ def test_save_many_batches_queries_and_audits_each_record(app):
     # one SELECT for the records, the UPDATEs and the audit INSERTs batched (executemany), not 120 each
     assert statements.count("SELECT NOTES_NOTE") == 1, statements
     assert statements.count("UPDATE NOTES_NOTE") == 1, statements
-    assert statements.count("INSERT CORE_AUDIT") == 1, statements
+    # audit rows: one executemany on SQLite; on PostgreSQL a COPY, which SQLAlchemy's events do not see
+    assert statements.count("INSERT CORE_AUDIT") == (1 if engine.dialect.name == "sqlite" else 0), statements
     assert len(statements) < 8, statements
     with app.state.voronka.sessions() as session:
         assert set(session.scalars(select(Note.owner_user_id))) == {manager}

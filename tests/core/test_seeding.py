@@ -404,7 +404,7 @@ def test_a_large_org_has_five_levels_no_cycles_and_a_manager_for_everyone(app: A
 # -- a seeded app -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.voronka(plugins=[NOTES])
+@pytest.mark.voronka(plugins=[NOTES], entry_points=False)
 def test_a_scale_20_demo_seeds_fast_and_its_pages_answer_quickly(app: Any, client: Any, engine: str):
     runtime = app.state.voronka
     with runtime.sessions() as session:

@@ -148,6 +148,43 @@ def plugin_pages(browsing: Any) -> tuple[list[str], list[str]]:
     return list(shapes.values()), texts
 
 
+def contacts_pages(browsing: Any) -> dict[str, str]:
+    """Contacts' pages by name (when the plugin is installed): both lists, a card of each kind, the create
+    form, relationship types, tasks, a holding tree and the vCard import; cards come from the demo data."""
+    if browsing.goto("/contacts/people", status=None).status == 404:
+        return {}
+
+    def cards(list_path: str) -> list[str]:
+        browsing.goto(list_path)
+        hrefs = browsing.page.eval_on_selector_all(
+            "#content td.party-name a[href]", "els => els.map(e => e.getAttribute('href'))"
+        )
+        return [h for h in hrefs if re.fullmatch(r"/contacts/\d+", h)]
+
+    pages = {
+        "contacts-people": "/contacts/people",
+        "contacts-organisations": "/contacts/organisations",
+        "contacts-people-new": "/contacts/people/new",
+        "contacts-relationship-types": "/contacts/relationship-types",
+        "contacts-tasks": "/contacts/tasks",
+        "contacts-import-vcard": "/contacts/import/vcard",
+    }
+    people, organisations = cards("/contacts/people"), cards("/contacts/organisations")
+    if people:
+        pages["contacts-person-card"] = people[0]
+    if organisations:
+        pages["contacts-organisation-card"] = organisations[0]
+        pages["contacts-holding"] = organisations[0] + "/holding"
+        for card in organisations[:8]:  # a holding with a tree to draw, if the first few have one
+            browsing.goto(card)
+            link = browsing.page.query_selector("#relationships a[href$='/holding']")
+            if link is not None:
+                pages["contacts-holding"] = link.get_attribute("href")
+                break
+    browsing.take_errors()
+    return pages
+
+
 def search_query(browsing: Any, candidates: list[str]) -> str:
     """A query that finds something: the first letters of a record a plugin lists, if any."""
     for text in candidates[:5]:
@@ -229,6 +266,7 @@ def walk_every_page(browse: Any, viewport: str, language: str | None = None) -> 
     }
     pages.update({shot_name(path): path for path in from_plugins})
     pages.update({shot_name(path): path for path in admin_pages(visitor)})
+    pages.update(contacts_pages(visitor))
     for name, path in pages.items():
         visitor.goto(path)
         problems += check(visitor, name)
