@@ -17,6 +17,7 @@ and helpers: :func:`check_plugin` (conformance), :func:`check_metric` (the metri
 
 from .client import VoronkaClient
 from .conformance import CheckResult, check_metric, check_plugin
+from .corpus import corpus_dir
 from .recorder import HookRecorder
 from .users import TEST_PASSWORD, TEST_USERS
 
@@ -28,4 +29,5 @@ __all__ = [
     "VoronkaClient",
     "check_metric",
     "check_plugin",
+    "corpus_dir",
 ]

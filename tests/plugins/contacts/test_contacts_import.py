@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,10 @@ from voronka.core.db import write_transaction
 from voronka.core.imports import create_import, run_import, start_import
 from voronka.core.models_imports import Import, ImportRow
 from voronka.plugins.contacts.models import Party, Relationship, RelationshipType
+from voronka.web.testkit import corpus_dir
 from voronka.web.testkit.plugin import in_ci
 
-ACCOUNTS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "crm_csv" / "accounts.csv"
+ACCOUNTS = corpus_dir() / "crm_csv" / "accounts.csv"
 SECTORS = [
     "employment",
     "entertainment",

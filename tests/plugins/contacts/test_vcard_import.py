@@ -5,7 +5,6 @@ cards, duplicates, the round trip, the upload/preview pages, binary and oversize
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,10 @@ from voronka.core.imports import run_import, start_import
 from voronka.core.models_imports import Import, ImportRow
 from voronka.plugins.contacts.models import Address, ContactPoint, Party, Relationship, RelationshipType
 from voronka.plugins.contacts.vcard import create_imports
+from voronka.web.testkit import corpus_dir
 from voronka.web.testkit.plugin import in_ci
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "vcard"
+CORPUS = corpus_dir() / "vcard"
 
 
 @pytest.fixture
