@@ -15,6 +15,7 @@ latencies show how responsive the app stays for others during the import.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import io
 import random
@@ -36,6 +37,7 @@ from voronka.core.models_records import AuditEntry
 from voronka.core.security.users import load_user
 from voronka.core.writes import save
 from voronka.web.app import create_app
+from voronka.web.tuning import tune_gc
 
 PLUGIN = "notes=voronka_test_notes"
 REGIONS = ["North", "South", "East", "West", "Centre"]
@@ -99,10 +101,12 @@ class OtherUser(threading.Thread):
             self.stop.wait(self.every)
 
 
-def run(engine: str, n: int, mode: str) -> dict[str, Any]:
+def run(engine: str, n: int, mode: str, profile: str = "") -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="voronka-bench-import-"))
     with bench_database(engine, workdir, [PLUGIN]) as url:
-        app = create_app(settings_for(url, workdir, [PLUGIN]))
+        settings = settings_for(url, workdir, [PLUGIN])
+        app = create_app(settings)
+        tune_gc(settings)  # as the server, the worker and `voronka import` do once they have started
         runtime = app.state.voronka
         kind = runtime.record_kinds["note"]
         with write_transaction(runtime.sessions) as session:
@@ -126,9 +130,15 @@ def run(engine: str, n: int, mode: str) -> dict[str, Any]:
         batches = []
         user = OtherUser(runtime, other, admin_id)
         user.start()
-        t = time.perf_counter()
+        profiler = cProfile.Profile() if profile else None
+        t, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         final = run_import(runtime.sessions, runtime.record_kinds, import_id, progress=lambda s: batches.append(s))
-        elapsed = time.perf_counter() - t
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         user.stop.set()
         user.join()
         with runtime.sessions() as session:
@@ -139,7 +149,7 @@ def run(engine: str, n: int, mode: str) -> dict[str, Any]:
     lat = sorted(user.latencies)
     return {
         "engine": engine, "rows": n, "mode": mode, "prepare_s": prepared, "import_s": elapsed,
-        "rows_per_s": n / elapsed, "batches": len(batches) - 1, "created": final.created, "notes": notes,
+        "rows_per_s": n / elapsed, "cpu_s": cpu, "batches": len(batches) - 1, "created": final.created, "notes": notes,
         "audit_rows": audit, "longest_write_tx_ms": max(clock.durations) * 1000,
         "write_tx_p99_ms": statistics.quantiles(clock.durations, n=100)[98] * 1000,
         "other_saves": len(lat), "other_save_p50_ms": lat[len(lat) // 2] * 1000,
@@ -152,13 +162,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--duplicates", default="create", choices=["skip", "fill", "update", "create"])
     parser.add_argument("--pg", action="store_true", help="also run on PostgreSQL (127.0.0.1:5432)")
+    parser.add_argument("--profile", default="", help="write cProfile stats of the import to this file")
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.pg else ["sqlite"]
     for engine in engines:
-        figures = run(engine, args.rows, args.duplicates)
+        figures = run(engine, args.rows, args.duplicates, f"{args.profile}.{engine}" if args.profile else "")
         print(f"\n[{engine}] import of {figures['rows']:,} notes with two custom fields, duplicates={args.duplicates}")
         print(f"  upload + header check + row count: {figures['prepare_s']:.2f} s")
-        print(f"  import: {figures['import_s']:.1f} s = {figures['rows_per_s']:,.0f} rows/s in {figures['batches']} "
+        print(f"  import: {figures['import_s']:.1f} s (CPU {figures['cpu_s']:.1f} s with the other user) = "
+              f"{figures['rows_per_s']:,.0f} rows/s in {figures['batches']} "
               f"batches; {figures['notes']:,} notes, {figures['audit_rows']:,} audit rows")  # fmt: skip
         print(f"  write transactions: longest {figures['longest_write_tx_ms']:.0f} ms, "
               f"p99 {figures['write_tx_p99_ms']:.0f} ms")  # fmt: skip

@@ -7,11 +7,12 @@ stored JSON-safe (dates as ISO strings), so :func:`as_of` answers in that form t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .models import User
@@ -34,6 +35,20 @@ class HistoryEntry:
     actor_name: str | None
 
 
+@functools.cache
+def _history_query(paged: bool) -> Select[Any]:
+    """A record's entries with the actor's name, values bound (built twice per process, not per card)."""
+    query = (
+        select(AuditEntry, User.display_name)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(AuditEntry.kind == bindparam("kind"), AuditEntry.record_id == bindparam("record_id"))
+    )
+    if paged:
+        at, entry_id = bindparam("at"), bindparam("entry_id")
+        query = query.where(or_(AuditEntry.at < at, (AuditEntry.at == at) & (AuditEntry.id < entry_id)))
+    return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(bindparam("limit"))
+
+
 def history(
     session: Session,
     kind: RecordKind | str,
@@ -47,15 +62,10 @@ def history(
     The caller checks the viewer may see the record (the log holds no ownership of its own).
     """
     name = kind if isinstance(kind, str) else kind.name
-    query = (
-        select(AuditEntry, User.display_name)
-        .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.kind == name, AuditEntry.record_id == record_id)
-    )
+    params: dict[str, Any] = {"kind": name, "record_id": record_id, "limit": limit}
     if before is not None:
-        at, entry_id = before
-        query = query.where(or_(AuditEntry.at < at, (AuditEntry.at == at) & (AuditEntry.id < entry_id)))
-    rows = session.execute(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+        params["at"], params["entry_id"] = before
+    rows = session.execute(_history_query(before is not None), params)
     found: list[HistoryEntry] = []
     for e, actor in rows:
         entry = HistoryEntry(

@@ -54,6 +54,7 @@ class _Cache:
         self.version: int | None = None
         self.checked = 0.0
         self.fields: dict[str, list[FieldDef]] | None = None
+        self.keyed: dict[str, dict[str, FieldDef]] = {}
 
 
 _caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
@@ -84,7 +85,7 @@ _SESSION_KEY = "voronka.custom_fields.cache"
 def invalidate(session: Session) -> None:
     """Drop this process's definitions of the session's database (after an admin change)."""
     cache = _cache(session)
-    cache.fields, cache.version = None, None
+    cache.fields, cache.version, cache.keyed = None, None, {}
 
 
 def _all(session: Session) -> dict[str, list[FieldDef]]:
@@ -99,7 +100,7 @@ def _all(session: Session) -> dict[str, list[FieldDef]]:
         rows = session.scalars(select(CustomField).order_by(CustomField.kind, CustomField.position, CustomField.id))
         for row in rows:
             fields.setdefault(row.kind, []).append(as_def(row))
-        cache.fields, cache.version = fields, version
+        cache.fields, cache.version, cache.keyed = fields, version, {}
     return cache.fields
 
 
@@ -128,8 +129,14 @@ def definitions(session: Session, kind_name: str, *, include_removed: bool = Fal
 
 
 def by_key(session: Session, kind_name: str) -> dict[str, FieldDef]:
-    """Every field of the kind, archived ones included, by key."""
-    return {f.key: f for f in definitions(session, kind_name, include_removed=True)}
+    """Every field of the kind, archived ones included, by key (shared: do not change the dict; the write
+    path asks several times per record)."""
+    found = _all(session).get(kind_name, [])
+    keyed = _cache(session).keyed
+    mapped = keyed.get(kind_name)
+    if mapped is None:
+        mapped = keyed[kind_name] = {f.key: f for f in found}
+    return mapped
 
 
 def has_custom(kind: Any) -> bool:

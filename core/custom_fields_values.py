@@ -6,6 +6,7 @@ No database here: :mod:`voronka.core.custom_fields` re-exports these names; see 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -48,8 +49,9 @@ class FieldDef:
         """The field's name in the write path's ``values``, the audit log and CSV mappings."""
         return PREFIX + self.key
 
-    @property
+    @functools.cached_property
     def choices(self) -> list[str]:
+        """The options offered (computed once: an import asks per cell)."""
         return list(self.options.get("choices") or [])
 
     @property

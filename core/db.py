@@ -31,6 +31,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+SQLITE_CACHE_KIB = 32 * 1024
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy issue BEGIN itself (pysqlite's implicit transactions defer it badly) and set the
     # pragmas every connection needs: WAL for concurrent readers, FKs on, wait instead of failing on locks.
@@ -40,6 +43,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # 32 MB of page cache per connection instead of 2 MB: a card's timeline over a busy customer reads
+    # hundreds of index pages, 4.3 ms with the default cache and 0.9 ms with this one (bench/contacts.py)
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 

@@ -103,6 +103,21 @@ def before_save(session: Session, record: Any, changes: dict[str, Any]) -> None:
 
 
 @hookspec
+def before_save_batch(session: Session, kind: str, values: list[dict[str, Any]], ids: list[int | None]) -> None:
+    """Called once by the batched write paths (an import's batch, a bulk update) before ``before_save`` runs
+    for each of their records, so a plugin can load what its per-record checks need in a few queries
+    instead of a few per record. Since hook API 1.1.
+
+    ``kind`` is the record kind's name; ``values`` the checked values of each record about to be created
+    (``ids`` None) or updated (its id), in order, rows already refused left out. Keep what you load in
+    :func:`voronka.core.writes.batch_memo`, a dict that lives until the call ends; ``before_save`` then
+    reads it (and falls back to its own queries when it is empty: single saves do not call this hook).
+    Records of the batch are not in the database yet: a check between two of them belongs in
+    ``before_save``, which sees them one by one. Return value ignored; raising refuses the whole batch.
+    """
+
+
+@hookspec
 def on_event(session: Session, event: Any) -> None:
     """Called for each event delivered from the outbox, after the change committed, at least once.
 
@@ -116,10 +131,11 @@ def on_event(session: Session, event: Any) -> None:
 
 
 @hookspec
-def records_merged(session: Session, kind: str, kept: int, merged: int) -> None:
+def records_merged(session: Session, kind: str, kept: int, merged: int, actor_id: int | None) -> None:
     """Called on every installed plugin (enabled or not) when record ``merged`` is merged into ``kept``.
 
-    Repoint your rows that reference ``(kind, merged)`` so nothing is orphaned.
+    Repoint your rows that reference ``(kind, merged)`` so nothing is orphaned. ``actor_id`` is the user
+    who merges (None for the system), for the audit entries your changes write (since hook API 1.1).
     """
 
 

@@ -67,17 +67,6 @@ class AfterBatch:
     dry_run: bool = False
 
 
-ExtraTargets = Callable[[Session, "Lookups"], list["Target"]]
-EXTRA_TARGETS: dict[str, ExtraTargets] = {}
-"""Targets a plugin offers for a record kind beyond its columns and custom fields, by kind name."""
-
-
-def register_targets(kind_name: str, provider: ExtraTargets) -> None:
-    """Offer ``provider(session, lookups)``'s targets when importing into ``kind_name`` (a plugin calls this
-    when its module loads; kind names are unique across plugins, so one provider per kind)."""
-    EXTRA_TARGETS[kind_name] = provider
-
-
 @dataclass
 class Lookups:
     """Users and teams by the names people write in cells, read once per run (thousands, not millions)."""
@@ -237,7 +226,7 @@ def kind_targets(session: Session, kind: RecordKind, lookups: Lookups | None = N
     for definition in custom_field_definitions(session, kind.name):
         found.append(Target(f"cf.{definition.key}", definition.label, _custom_parser(definition),
                             required=bool(definition.required)))  # fmt: skip
-    extra = EXTRA_TARGETS.get(kind.name)
+    extra = kind.import_targets  # what the kind offers beyond its columns and custom fields
     if extra is not None:
         taken = {t.key for t in found}
         found += [t for t in extra(session, people) if t.key not in taken]
@@ -316,7 +305,6 @@ def check_mapping(mapping: list[str], header: list[str], targets: list[Target]) 
 
 
 __all__ = [
-    "EXTRA_TARGETS",
     "ID",
     "AfterBatch",
     "Lookups",
@@ -330,6 +318,5 @@ __all__ = [
     "parse_date",
     "parse_decimal",
     "parse_int",
-    "register_targets",
     "suggest_mapping",
 ]

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from .db import Base
 from .types import UTCDateTime, utcnow
@@ -32,7 +32,6 @@ class Import(Base):
     target: Mapped[str] = mapped_column(String(60))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id", ondelete="SET NULL"), nullable=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only to read the file
     size: Mapped[int] = mapped_column(Integer, default=0)
     encoding: Mapped[str] = mapped_column(String(20), default="")
     delimiter: Mapped[str] = mapped_column(String(4), default=",")
@@ -62,6 +61,23 @@ class Import(Base):
         CheckConstraint("duplicates IN ('skip', 'fill', 'update', 'create')", name="duplicates"),
     )
 
+    @property
+    def content(self) -> bytes:
+        """The uploaded file (kept in :class:`ImportFile`, read when the file is opened)."""
+        session = object_session(self)
+        found = session.get(ImportFile, self.id) if session is not None and self.id is not None else None
+        return found.content if found is not None else b""
+
+
+class ImportFile(Base):
+    """The uploaded file of an import, apart from the import's row: that row is updated after every
+    batch, and SQLite rewrites a whole row on update (a 12 MB upload made each batch 74 ms slower)."""
+
+    __tablename__ = "core_import_file"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("core_import.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
 
 class ImportRow(Base):
     """The outcome of one row that did not simply go in: failed (with the reason) or skipped (a duplicate).
@@ -79,4 +95,4 @@ class ImportRow(Base):
     __table_args__ = (Index("ix_core_import_row_import", "import_id", "row"),)
 
 
-__all__ = ["DUPLICATE_MODES", "IMPORT_STATUSES", "ROW_OUTCOMES", "Import", "ImportRow"]
+__all__ = ["DUPLICATE_MODES", "IMPORT_STATUSES", "ROW_OUTCOMES", "Import", "ImportFile", "ImportRow"]

@@ -67,6 +67,13 @@ class RecordKind:
     the record holds as ``(kind column, id column)`` pairs; the write function refuses a kind nobody
     registered or a record that does not exist.
 
+    ``import_targets(session, lookups) -> list[Target]`` offers a CSV import more columns than the kind's
+    own and its custom fields (:class:`~voronka.core.imports_targets.Target`, with an ``after`` step for
+    what is written once the batch's records exist: links to other records, say). ``import_sources`` maps
+    a name to a *row source* that reads another file format into rows for this kind
+    (:data:`~voronka.core.imports.RowSource`; ``create_import(..., source=name)``). Both are offered only
+    while the kind's plugin is enabled.
+
     ``view_permission`` and ``edit_permission`` are what core's generic pages for the kind's records
     (attachments, custom fields edited in place, history, export, import, recycle bin) require on top of
     the visibility filter: None for viewing means any signed-in user who can see the record; None for
@@ -90,6 +97,10 @@ class RecordKind:
     references: tuple[tuple[str, str], ...] = ()
     view_permission: str | None = None
     edit_permission: str | None = None
+    import_targets: Callable[[Session, Any], list[Any]] | None = field(default=None, compare=False)
+    import_sources: Mapping[str, Callable[[bytes, dict[str, Any]], Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     plugin: str = ""
     host: Any = field(default=None, repr=False, compare=False)
     registry: Any = field(default=None, repr=False, compare=False)

@@ -299,7 +299,9 @@ def merge(
     for name, module in _consistency_modules("on_records_merged", named=True):
         module(session, kind if name in MERGE_TAKES_KIND else kind.name, kept_id, merged_id)
     _move_tags(session, kind.name, kept_id, merged_id)
-    kind.host.all_hooks.records_merged(session=session, kind=kind.name, kept=kept_id, merged=merged_id)
+    kind.host.all_hooks.records_merged(
+        session=session, kind=kind.name, kept=kept_id, merged=merged_id, actor_id=context.actor_id
+    )
     session.execute(
         update(RecordRedirect)
         .where(RecordRedirect.kind == kind.name, RecordRedirect.target_id == merged_id)

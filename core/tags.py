@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, bindparam, delete, exists, select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationError
@@ -18,6 +18,8 @@ from .i18n import gettext as _
 from .models_records import Tag, TagLink
 from .records import RecordKind
 from .search_keys import search_key
+from .security.visibility import visibility_key
+from .statements import StatementCache
 
 NAME_MAX = 60
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -80,23 +82,34 @@ def tags_of(session: Session, kind: RecordKind, record_id: int, user: Any = None
     return tags_for(session, kind, [record_id], user).get(record_id, [])
 
 
-def tags_for(session: Session, kind: RecordKind, ids: Iterable[int], user: Any = None) -> dict[int, list[Tag]]:
-    """Tags of many records in one query (for lists): record id → tags, only records ``user`` sees."""
-    wanted = list(ids)
-    if not wanted:
-        return {}
+_tag_statements = StatementCache()
+
+
+def _tags_query(kind: RecordKind, user: Any) -> Select[Any]:
+    """Tags of the records in the bound ``ids`` (built once per kind and viewer's visibility: a card asks
+    for every page view, and building the visibility filter cost more than the query)."""
     query = (
         select(TagLink.record_id, Tag)
         .join(Tag, Tag.id == TagLink.tag_id)
-        .where(TagLink.kind == kind.name, TagLink.record_id.in_(wanted))
+        .where(TagLink.kind == kind.name, TagLink.record_id.in_(bindparam("ids", expanding=True)))
         .order_by(Tag.name_key)
     )
     if user is not None:
         query = query.where(
             exists(select(kind.model.id).where(kind.model.id == TagLink.record_id, kind.visible_to(user)))
         )
+    return query
+
+
+def tags_for(session: Session, kind: RecordKind, ids: Iterable[int], user: Any = None) -> dict[int, list[Tag]]:
+    """Tags of many records in one query (for lists): record id → tags, only records ``user`` sees."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    key = (kind.name, kind.model, None if user is None else visibility_key(user))
+    query = _tag_statements.get(key, lambda: _tags_query(kind, user))
     found: dict[int, list[Tag]] = {}
-    for record_id, tag in session.execute(query):
+    for record_id, tag in session.execute(query, {"ids": wanted}):
         found.setdefault(record_id, []).append(tag)
     return found
 

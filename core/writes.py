@@ -15,6 +15,7 @@ batch well under a second, see the figures in the report of issue 3).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import functools
@@ -41,6 +42,7 @@ from .seeding import insert_many
 from .types import Money, utcnow
 
 SOURCES = ("form", "bulk", "import", "api")
+_MEMO = "voronka.batch_memo"
 CHUNK = 1000
 """Ids per SELECT … IN (…): well under SQLite's parameter limit, few round trips on PostgreSQL."""
 
@@ -139,7 +141,8 @@ def save_many(
     context = _Context(kind, actor, source, at)
     by_id = {r.id: r for r in records}
     ordered = [by_id[i] for i in wanted]
-    with session.no_autoflush:  # a query in a hook must not flush the records one by one: one executemany
+    # a query in a hook must not flush the records one by one: one executemany
+    with session.no_autoflush, _batch(session, kind, [cleaned] * len(ordered), list(wanted)):
         for record in ordered:
             try:
                 _update(session, kind, record, cleaned, context)
@@ -194,6 +197,28 @@ def audit_changes(
     context.entries.extend(context.row(record_id, "update", name, old, new) for name, (old, new) in plain.items())
     session.execute(insert(AuditEntry.__table__), context.entries)
     emit_many(session, f"{kind.plugin}.{kind.name}_updated", [context.payload(record_id, plain)], checked=True)
+
+
+# -- batch memo ----------------------------------------------------------------------------------------
+
+
+def batch_memo(session: Session) -> dict[str, Any]:
+    """What plugins loaded in ``before_save_batch`` for the batched call running on ``session``: a dict
+    that lives until the call ends (empty outside one: a single save primes nothing). Key it by plugin."""
+    stack = session.info.get(_MEMO)
+    return stack[-1] if stack else {}
+
+
+@contextlib.contextmanager
+def _batch(session: Session, kind: RecordKind, values: list[dict[str, Any]], ids: list[int | None]) -> Any:
+    """Run ``before_save_batch`` for the records about to be written and keep its memo for the call."""
+    stack = session.info.setdefault(_MEMO, [])
+    stack.append({})
+    try:
+        kind.host.hook.before_save_batch(session=session, kind=kind.name, values=values, ids=ids)
+        yield
+    finally:
+        stack.pop()
 
 
 # -- the parts -----------------------------------------------------------------------------------------
@@ -279,7 +304,12 @@ def snapshot(kind: RecordKind, record: Any, custom_keys: Iterable[str] | None = 
     """The record's audited fields as JSON-safe values, custom fields as ``cf.<key>`` (every field the
     kind has, archived ones included, so :func:`~voronka.core.audit.as_of` answers them too).
     ``custom_keys`` are the kind's field keys when the caller looked them up once for many records."""
-    found = {name: json_safe(getattr(record, name)) for name in kind.audited_fields if name != "custom"}
+    loaded = record.__dict__  # the loaded values: reading them past the ORM's descriptors is half the cost
+    found = {
+        name: json_safe(loaded[name] if name in loaded else getattr(record, name))
+        for name in kind.audited_fields
+        if name != "custom"
+    }
     custom = getattr(record, "custom", None)
     if custom is not None:
         if custom_keys is None:
@@ -474,6 +504,7 @@ class _Context:
 __all__ = [
     "SOURCES",
     "audit_changes",
+    "batch_memo",
     "check_references",
     "clean",
     "delete",
@@ -559,7 +590,8 @@ def save_batch(
     context = _Context(kind, actor, source, at)
     savepoint = session.begin_nested()
     try:
-        with session.no_autoflush:  # as in save_many: the batch goes in one flush, whatever the hooks query
+        # as in save_many: the batch goes in one flush, whatever the hooks query
+        with session.no_autoflush, _batch(session, kind, [cleaned[i] for i in todo], [rows[i][0] for i in todo]):
             apply(todo, context)
         _assign_ids(session)
         session.flush()
@@ -581,7 +613,8 @@ def save_batch(
         mark = len(context.changed)
         savepoint = session.begin_nested()
         try:
-            apply([index], context)
+            with _batch(session, kind, [cleaned[index]], [rows[index][0]]):
+                apply([index], context)
             session.flush()
         except IntegrityError:
             savepoint.rollback()
@@ -609,16 +642,24 @@ def _assign_ids(session: Session) -> None:
 
     with session.no_autoflush:  # the queries below must not flush the very rows they number
         pending: dict[Any, list[tuple[Any, str]]] = {}
+        numbered: dict[type, tuple[Any, str] | None] = {}  # per class: (id column, attribute), or None
         for obj in session.new:
-            mapper = sa_inspect(obj).mapper
-            keys = mapper.primary_key
-            if len(keys) != 1 or keys[0].autoincrement not in (True, "auto") or not isinstance(keys[0].type, Integer):
-                continue
-            if keys[0].identity is not None:  # GENERATED ALWAYS columns refuse explicit values
-                continue
-            attr = mapper.get_property_by_column(keys[0]).key
-            if getattr(obj, attr) is None:  # by column: kinds sharing a table (inheritance) share its ids
-                pending.setdefault(keys[0], []).append((obj, attr))
+            cls = type(obj)
+            if cls not in numbered:
+                mapper = sa_inspect(cls)
+                keys = mapper.primary_key
+                simple = (
+                    len(keys) == 1 and keys[0].autoincrement in (True, "auto") and isinstance(keys[0].type, Integer)
+                )
+                # GENERATED ALWAYS columns refuse explicit values
+                numbered[cls] = (
+                    (keys[0], mapper.get_property_by_column(keys[0]).key)
+                    if simple and keys[0].identity is None
+                    else None
+                )
+            plan = numbered[cls]
+            if plan is not None and getattr(obj, plan[1]) is None:  # by column: kinds sharing a table share its ids
+                pending.setdefault(plan[0], []).append((obj, plan[1]))
         for column, waiting in pending.items():
             table = column.table
             if session.get_bind().dialect.name == "postgresql":

@@ -179,7 +179,7 @@ def _create(rt: Any, name: str, data: bytes, target: str, pairs: list[str], dupl
                                 delimiter=delimiter)  # fmt: skip
         except ValidationError as exc:
             raise CliInputError(_errors(exc)) from None
-        header = open_file(imp).header
+        header = open_file(imp, rt.record_kinds).header
         known = {t.key for t in targets_for(session, rt.record_kinds, target)}
         mapping = _mapping(header, list(imp.mapping), pairs, known)
         typer.secho("Columns:", bold=True, err=True)

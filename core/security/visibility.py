@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true, union
@@ -44,6 +45,19 @@ def everyone_under(session: Session, manager_id: int, on: dt.date | None = None)
 
 def manager_of(session: Session, user_id: int, on: dt.date) -> int | None:
     return session.scalar(select(ManagerLink.manager_id).where(ManagerLink.user_id == user_id, link_valid_on(on)))
+
+
+def visibility_key(user: Any) -> Hashable:
+    """Everything :func:`visible` reads of a user, so one filter built for a key serves every request with
+    an equal key (a statement cache keyed by it): sign-in, scope, id, teams, and today (the manager
+    hierarchy is read in SQL as of a date)."""
+    return (
+        bool(getattr(user, "is_authenticated", False)),
+        getattr(user, "visibility", None),
+        getattr(user, "id", None),
+        tuple(sorted(getattr(user, "team_ids", ()) or ())),
+        dt.date.today(),
+    )
 
 
 def visible(model: Any, user: Any, on: dt.date | None = None) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ rest of contacts calls.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +24,7 @@ from voronka.core.templating import is_htmx, render
 from . import activity_queries, activity_routes, activity_rules, activity_tasks
 from . import timeline as merged
 from .card_base import load
+from .card_view import datetime_format
 from .kinds import EDIT, VIEW
 from .models import ACTIVITY_TYPES, Party
 
@@ -68,6 +69,7 @@ def section(request: Request, party: Party, kinds_raw: list[str], before_raw: st
         "party_id": party.id,
         "party_name": party.name,
         "entries": page.entries,
+        "lines": lines(page.entries, viewer),
         "more_url": f"{base}?before={page.next_token}{query}" if page.next_cursor else "",
         "base_url": base,
         "filter": [(key, label, picked is None or key in picked) for key, label in merged.all_kinds(host)],
@@ -76,6 +78,44 @@ def section(request: Request, party: Party, kinds_raw: list[str], before_raw: st
         "can_edit": viewer.can(EDIT),
         "quick": [(t, _(QUICK_LABELS[t]), f"/contacts/{party.id}/activities/new?type={t}") for t in ACTIVITY_TYPES],
     }
+
+
+class Line(NamedTuple):
+    """A timeline entry as ``activity_macros.lines`` shows it (a tuple: Jinja reads its fields fast)."""
+
+    key: str
+    kind: str  # the CSS class of the entry's kind
+    icon: str
+    link: str | None
+    title: str
+    badge: str
+    badge_class: str
+    body: str
+    iso: str
+    when: str
+    actor: str
+
+
+def lines(entries: list[Any], viewer: Any) -> list[Line]:
+    """The entries as ``activity_macros.lines`` shows them, each class name and time worked out here once
+    (the ``entry`` macro builds the same for one entry in the template)."""
+    when = datetime_format(getattr(viewer, "timezone", None))
+    return [
+        Line(
+            e.key,
+            "kind-" + e.kind.replace(".", "-"),
+            e.icon or "dot",
+            e.link,
+            e.title,
+            e.badge,
+            "badge-" + e.badge.lower().replace(" ", "-") if e.badge else "",
+            e.body,
+            e.at.isoformat(),
+            when(e.at),
+            e.actor,
+        )
+        for e in entries
+    ]
 
 
 def card_section(request: Any, party: Any) -> dict[str, Any]:

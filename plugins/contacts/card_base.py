@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,7 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.models import Team, User
-from voronka.core.security.visibility import visible
+from voronka.core.security.visibility import visibility_key, visible
+from voronka.core.statements import StatementCache
 from voronka.core.templating import is_htmx
 
 from .ids import parse_id
@@ -39,16 +40,25 @@ def load(request: Request, party_id: Any = None) -> CardParty:
     wanted = parse_id(request.path_params.get("party_id") if party_id is None else party_id)
     if wanted is None:
         raise HTTPException(404, _("There is no such contact, or it is not yours to see."))
-    query = (
-        select(Party, User.display_name, Team.name)
-        .outerjoin(User, User.id == Party.owner_user_id)
-        .outerjoin(Team, Team.id == Party.owner_team_id)
-        .where(Party.id == wanted, Party.deleted_at.is_(None), visible(Party, user(request)))
-    )
-    row = db(request).execute(query).first()
+    viewer = user(request)
+    query = _statements.get(visibility_key(viewer), lambda: _party_query(viewer))
+    row = db(request).execute(query, {"party_id": wanted}).first()
     if row is None:
         raise HTTPException(404, _("There is no such contact, or it is not yours to see."))
     return CardParty(row[0], row[1], row[2])
+
+
+_statements = StatementCache()
+
+
+def _party_query(viewer: Any) -> Any:
+    """The card's party with its owner's names, as ``viewer`` may see it (``:party_id`` bound later)."""
+    return (
+        select(Party, User.display_name, Team.name)
+        .outerjoin(User, User.id == Party.owner_user_id)
+        .outerjoin(Team, Team.id == Party.owner_team_id)
+        .where(Party.id == bindparam("party_id", type_=Integer), Party.deleted_at.is_(None), visible(Party, viewer))
+    )
 
 
 def reload(request: Request) -> CardParty:

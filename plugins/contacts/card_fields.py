@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,7 +29,8 @@ from voronka.core.writes import save
 
 from . import points
 from .card_base import CardParty, full_card, kind_of, load, reload
-from .ids import parse_owner, parse_version
+from .card_view import datetime_format, tr
+from .ids import owner_choices, parse_owner, parse_version
 from .kinds import EDIT
 from .models import ORGANISATION, PERSON, Party
 
@@ -159,10 +161,49 @@ def _read_consent(form: dict[str, str]) -> tuple[dict[str, Any], str | None]:
     return {"marketing_consent": given == "yes", "consent_source": source, "consent_at": at}, None
 
 
-def owner_choices(session: Any) -> dict[str, list[tuple[int, str]]]:
-    users = session.execute(select(User.id, User.display_name).where(User.active.is_(True)).order_by(User.display_name))
-    teams = session.execute(select(Team.id, Team.name).order_by(Team.name))
-    return {"users": [tuple(r) for r in users], "teams": [tuple(r) for r in teams]}
+def shown(party: Party, detail: Detail, owner_name: str | None, team_name: str | None, when: Any) -> Markup:
+    """A detail's value as the card shows it (``when`` formats a time in the viewer's zone)."""
+    if detail.input == "owner":
+        text = escape(owner_name or team_name or "")
+        if team_name and not owner_name:
+            text += Markup(' <span class="muted">({})</span>').format(tr(N_("team")))
+        return text
+    if detail.input == "flag":
+        return tr(N_("Yes")) if getattr(party, detail.key) else tr(N_("No"))
+    if detail.input == "consent":
+        if not party.marketing_consent:
+            return tr(N_("No"))
+        text = tr(N_("Yes"))
+        if party.consent_source:
+            text += " · " + escape(party.consent_source)
+        if party.consent_at:
+            text += " · " + escape(when(party.consent_at))
+        return text
+    value = getattr(party, detail.key)
+    if detail.input == "date":
+        return escape(value.isoformat() if value else "")
+    return escape(value or "")
+
+
+class DetailRow(NamedTuple):
+    """One row of the details section as shown: ``value`` as is, ``text`` trimmed for display."""
+
+    d: Detail
+    label: Markup
+    value: Markup
+    text: Markup
+    edit_label: Markup
+
+
+def detail_rows(request: Request, card: CardParty) -> list[DetailRow]:
+    """Each detail row's label, value and edit link label, worked out once here rather than in the template."""
+    when = datetime_format(user(request).timezone)
+    rows = []
+    for detail in details_for(card.party):
+        label = tr(detail.label)
+        value = shown(card.party, detail, card.owner_name, card.team_name, when)
+        rows.append(DetailRow(detail, label, value, value.strip(), tr(N_("Edit %(field)s"), field=label)))
+    return rows
 
 
 def details_context(
@@ -178,7 +219,7 @@ def details_context(
     party = card.party
     detail = BY_KEY.get(editing or "")
     return {
-        "details": details_for(party),
+        "details": detail_rows(request, card),
         "owner_name": card.owner_name,
         "team_name": card.team_name,
         "can_edit": user(request).can(EDIT),

@@ -19,13 +19,13 @@ from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import gettext as _
-from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
 from voronka.core.templating import is_htmx, render
 from voronka.core.writes import audit_changes, save
 
 from . import points as pts
 from .card_base import CardParty, full_card, kind_of, load
+from .city_keys import city_key
 from .ids import parse_id
 from .kinds import EDIT
 from .models import CHANNELS, Address, ContactPoint, Party
@@ -228,7 +228,7 @@ def add_address(session: Session, kind: Any, party_id: int, form: dict[str, str]
     existing = session.execute(
         select(func.count(), func.max(Address.position)).where(Address.party_id == party_id)
     ).one()
-    address = Address(party_id=party_id, city_key=search_key(values["city"]), is_primary=False,
+    address = Address(party_id=party_id, city_key=city_key(values["city"]), is_primary=False,
                       position=(existing[1] if existing[1] is not None else -1) + 1, **values)  # fmt: skip
     session.add(address)
     session.flush()
@@ -243,7 +243,7 @@ def edit_address(session: Session, kind: Any, party_id: int, address_id: int, fo
     old = pts.address_text(address)
     for name, value in values.items():
         setattr(address, name, value)
-    address.city_key = search_key(address.city)
+    address.city_key = city_key(address.city)
     session.flush()
     if address.is_primary:
         save(session, kind, party_id, {"city": address.city, "country": address.country}, actor=actor)

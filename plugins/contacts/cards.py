@@ -31,9 +31,9 @@ from voronka.core.templating import is_htmx, render, render_panels
 from voronka.core.writes import delete
 from voronka.web.routes.record_fields import card_context
 
-from . import activities, card_fields, card_points, merging, points, relationships
+from . import activities, card_fields, card_points, card_view_history, merging, points, relationships
 from .card_base import CardParty, go_to, kind_of, list_url, load
-from .card_labels import FIELD_LABELS, SOURCE_LABELS
+from .card_view import datetime_format
 from .ids import parse_id
 from .kinds import EDIT, VIEW
 from .models import Party
@@ -61,7 +61,8 @@ def header_context(request: Request, card: CardParty, **extra: Any) -> dict[str,
 
 
 def history_context(request: Request, party: Party) -> dict[str, Any]:
-    """The audit history with readable field labels, owner and team names, custom field values."""
+    """The audit history with readable field labels, owner and team names, custom field values (one heading
+    per change: when, who, through what)."""
     session, kind = db(request), kind_of(request, party)
     entries = [e for e in history(session, kind, party.id, limit=HISTORY_LIMIT) if not _blank_creation(e)]
     user_ids = {v for e in entries if e.field == "owner_user_id" for v in (e.old, e.new) if isinstance(v, int)}
@@ -76,21 +77,8 @@ def history_context(request: Request, party: Party) -> dict[str, Any]:
             k: v for k, v in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
         }
     defs = {f.name: f for f in custom_fields.definitions(session, kind.name, include_removed=True)}
-    groups: list[tuple[Any, list[Any]]] = []
-    for entry in entries:  # one heading (time, who, through) per change: formatting a time is costly
-        if groups and groups[-1][0].change_id == entry.change_id:
-            groups[-1][1].append(entry)
-        else:
-            groups.append((entry, [entry]))
-    return {
-        "history": entries,
-        "history_groups": groups,
-        "owner_names": names,
-        "sources": SOURCE_LABELS,
-        "field_labels": {**FIELD_LABELS, **{name: f.label for name, f in defs.items()}},
-        "cf_defs": defs,
-        "cf_format": custom_fields.format_value,
-    }
+    when = datetime_format(user(request).timezone)
+    return {"history": entries, "history_groups": card_view_history.groups(entries, names, defs, when)}
 
 
 def _blank_creation(entry: Any) -> bool:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from voronka.core.db import write_transaction
@@ -25,17 +24,18 @@ from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
 from voronka.core.models import Team, User
 from voronka.core.recycle import merge
-from voronka.core.search_keys import prefix_bounds, search_key
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.templating import is_htmx, render
 from voronka.core.writes import save
 
+from .card_base import go_to, load
 from .duplicate_hints import hints_for
 from .duplicates import hints as make_hints
 from .duplicates import matches, organisations_of
 from .ids import parse_id, parse_version
 from .kinds import EDIT, VIEW
+from .lookup import find_parties
 from .models import PARTY_KINDS, PERSON, Party
 
 PICK_LIMIT = 20
@@ -111,16 +111,6 @@ async def check(request: Request) -> Response:
 # -- loading the two records -------------------------------------------------------------------------------
 
 
-def _visible_party(session: Any, viewer: Any, party_id: Any) -> Party:
-    """The live party ``viewer`` may see; a 404 otherwise (missing and hidden look the same)."""
-    parsed = parse_id(party_id)
-    query = select(Party).where(Party.id == parsed, Party.deleted_at.is_(None), visible(Party, viewer))
-    party = session.scalars(query).first() if parsed is not None else None
-    if party is None:
-        raise HTTPException(404, _("There is no such contact, or it is not yours to see."))
-    return party
-
-
 def _owner_names(session: Any, parties: list[Party]) -> dict[tuple[Any, Any], str]:
     users = {p.owner_user_id for p in parties if p.owner_user_id}
     teams = {p.owner_team_id for p in parties if p.owner_team_id}
@@ -137,26 +127,24 @@ def _owner_names(session: Any, parties: list[Party]) -> dict[tuple[Any, Any], st
 # -- picking the other record ----------------------------------------------------------------------------
 
 
-def search_same_kind(session: Any, viewer: Any, party: Party, q: str) -> list[Any]:
-    """Visible parties of ``party``'s kind whose name (last or first name first) starts like ``q``."""
-    bounds = prefix_bounds(search_key(q))
-    if bounds is None:
-        return []
-    lo, hi = bounds
-    found: dict[int, Any] = {}
-    for column in (Party.name_key, Party.alt_key):
-        query = (
-            select(Party.id, Party.name, Party.primary_email, Party.city, column)
-            .where(
-                Party.kind == party.kind, column >= lo, column < hi, Party.deleted_at.is_(None), Party.id != party.id
-            )
-            .where(visible(Party, viewer))
-            .order_by(column, Party.id)
-            .limit(PICK_LIMIT)
-        )
-        for row in session.execute(query):
-            found.setdefault(row.id, row)
-    return sorted(found.values(), key=lambda r: (search_key(r.name), r.id))[:PICK_LIMIT]
+@dataclass(frozen=True)
+class Found:
+    """A record the pick page offers, with what tells namesakes apart."""
+
+    id: int
+    name: str
+    primary_email: str
+    city: str
+
+
+def search_same_kind(session: Any, viewer: Any, party: Party, q: str) -> list[Found]:
+    """Visible parties of ``party``'s kind whose name (last or first name first) starts like ``q``: the
+    contacts lookup's search, plus each one's e-mail."""
+    found = [r for r in find_parties(session, viewer, q, party.kind, PICK_LIMIT + 1) if r.id != party.id]
+    found = found[:PICK_LIMIT]
+    ids = [r.id for r in found]
+    emails = dict(session.execute(select(Party.id, Party.primary_email).where(Party.id.in_(ids))).all()) if ids else {}
+    return [Found(r.id, r.name, emails.get(r.id) or "", r.city or "") for r in found]
 
 
 def pick_context(request: Request, party: Party) -> dict[str, Any]:
@@ -174,7 +162,7 @@ def pick_context(request: Request, party: Party) -> dict[str, Any]:
 @requires(VIEW)
 async def candidates(request: Request) -> Response:
     """The card's "possible duplicates" (HTMX, loaded after the card); without JavaScript, the pick page."""
-    party = _visible_party(db(request), user(request), request.path_params["party_id"])
+    party = load(request).party
     ctx = pick_context(request, party)
     if is_htmx(request):
         return render(request, "contacts/_merge.html", {"merge": {**card_section(db(request), user(request), party),
@@ -186,7 +174,7 @@ async def candidates(request: Request) -> Response:
 @requires(EDIT)
 async def pick(request: Request) -> Response:
     """Choose the record to merge with this one: the matcher's candidates and a search by name."""
-    party = _visible_party(db(request), user(request), request.path_params["party_id"])
+    party = load(request).party
     return render(request, "contacts/merge_pick.html", pick_context(request, party), block="results")
 
 
@@ -268,29 +256,29 @@ def confirm_context(request: Request, kept: Party, merged: Party, **extra: Any) 
 
 
 def _pair(request: Request) -> tuple[Party, Party]:
-    session, viewer = db(request), user(request)
-    kept = _visible_party(session, viewer, request.path_params["party_id"])
-    merged = _visible_party(session, viewer, request.path_params["other_id"])
-    return kept, merged
+    """The two records of the path, both live and visible to the user (a 404 otherwise)."""
+    return load(request).party, load(request, request.path_params["other_id"]).party
 
 
-def _refusal(kept: Party, merged: Party) -> str | None:
+def _refused(request: Request, kept: Party, merged: Party) -> Response | None:
+    """The confirm page (400) saying why these two cannot be merged at all, or None when they can."""
     if kept.id == merged.id:
-        return _("A record cannot be merged with itself; choose another one.")
-    if kept.kind != merged.kind:
-        return _("Only two people or two organisations can be merged, not a person with an organisation.")
-    return None
+        problem = _("A record cannot be merged with itself; choose another one.")
+    elif kept.kind != merged.kind:
+        problem = _("Only two people or two organisations can be merged, not a person with an organisation.")
+    else:
+        return None
+    ctx = {"kept": kept, "merged": merged, "rows": [], "counts": {}, "error": None, "kind_error": problem}
+    return render(request, "contacts/merge_confirm.html", ctx, status_code=400)
 
 
 @requires(EDIT)
 async def confirm(request: Request) -> Response:
     """Both records field by field; where they differ, the user picks the value to keep."""
     kept, merged = _pair(request)
-    problem = _refusal(kept, merged)
-    if problem is not None:
-        return render(request, "contacts/merge_confirm.html", {"kept": kept, "merged": merged, "rows": [],
-                                                                "counts": {}, "error": None, "kind_error": problem},
-                      status_code=400)  # fmt: skip
+    refused = _refused(request, kept, merged)
+    if refused is not None:
+        return refused
     return render(request, "contacts/merge_confirm.html", confirm_context(request, kept, merged))
 
 
@@ -298,10 +286,9 @@ async def confirm(request: Request) -> Response:
 async def do_merge(request: Request) -> Response:
     """Merge the other record into this one, in one transaction; afterwards the other's address leads here."""
     kept, merged = _pair(request)
-    problem = _refusal(kept, merged)
-    if problem is not None:
-        ctx = {"kept": kept, "merged": merged, "rows": [], "counts": {}, "error": None, "kind_error": problem}
-        return render(request, "contacts/merge_confirm.html", ctx, status_code=400)
+    refused = _refused(request, kept, merged)
+    if refused is not None:
+        return refused
     form = await form_dict(request)
     chosen = {k.removeprefix("keep."): v for k, v in form.items() if k.startswith("keep.")}
     kept_version, merged_version = parse_version(form.get("kept_version")), parse_version(form.get("merged_version"))
@@ -313,22 +300,16 @@ async def do_merge(request: Request) -> Response:
     kept_id, merged_id = kept.id, merged.id
     try:
         with write_transaction(runtime(request).sessions) as session:
-            fresh_kept = _visible_party(session, viewer, kept_id)
-            fresh_merged = _visible_party(session, viewer, merged_id)
-            if fresh_kept.version != kept_version or fresh_merged.version != merged_version:
+            fresh = _fresh(session, viewer, kept_id, merged_id)
+            if fresh is None or (fresh[0].version, fresh[1].version) != (kept_version, merged_version):
                 raise StaleRecord(_("Someone changed one of these records after you opened this page. Check the "
                                     "values again, then merge."))  # fmt: skip
+            fresh_kept, fresh_merged = fresh
             kind = kinds[fresh_kept.kind]
             values = _chosen_values(fresh_kept, fresh_merged, compare(session, fresh_kept, fresh_merged, chosen))
             if values:
                 save(session, kind, kept_id, values, actor=viewer, expected_version=kept_version)
-            from .merging import ACTOR_KEY  # merging imports this module
-
-            session.info[ACTOR_KEY] = viewer.id  # for the audit of what contacts moves inside core's merge
-            try:
-                merge(session, kind, kept_id, merged_id, actor=viewer)
-            finally:
-                session.info.pop(ACTOR_KEY, None)
+            merge(session, kind, kept_id, merged_id, actor=viewer)
     except StaleRecord as exc:
         db(request).rollback()
         kept, merged = _pair(request)
@@ -337,10 +318,15 @@ async def do_merge(request: Request) -> Response:
     except ValidationError as exc:
         ctx = confirm_context(request, kept, merged, chosen=chosen, error="; ".join(exc.errors.values()))
         return render(request, "contacts/merge_confirm.html", ctx, status_code=400)
-    target = f"/contacts/{kept_id}"
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
+    return go_to(request, f"/contacts/{kept_id}")
+
+
+def _fresh(session: Any, viewer: Any, kept_id: int, merged_id: int) -> tuple[Party, Party] | None:
+    """Both records as the write transaction sees them, or None when either has gone (binned, merged away)
+    or out of the user's sight since the page was loaded: then the merge stops as stale."""
+    query = select(Party).where(Party.id.in_((kept_id, merged_id)), Party.deleted_at.is_(None), visible(Party, viewer))
+    found = {party.id: party for party in session.scalars(query)}
+    return (found[kept_id], found[merged_id]) if len(found) == 2 else None
 
 
 routes: list[Any] = [

@@ -14,7 +14,6 @@ key), so a check stays a handful of small queries however many parties there are
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from voronka.core.search_keys import prefix_bounds, search_key
 
 from . import points
 from .models import ORGANISATION, PERSON, ContactPoint, Party, Relationship, RelationshipType
-from .name_match import organisation_key, organisation_score, person_name, person_score
+from .name_match import HIGH, may_score_high, organisation_key, organisation_score, person_name, person_score
 from .parties import bare_organisation_name
 
 THRESHOLD = 0.8
@@ -139,10 +138,11 @@ def candidates_many(session: Session, kind_name: str, rows: list[dict[str, Any]]
     for row_hits, ids in zip(hits, wanted, strict=True):
         ids.update(row_hits)
     loaded = _load_many(session, kind_name, set().union(*wanted))
+    shapes = {i: _shape(kind_name, row) for i, row in loaded.items()}  # once per candidate, not per pair
     found = []
     for values, row_hits, ids in zip(rows, hits, wanted, strict=True):
         candidates = [loaded[i] for i in sorted(ids) if i in loaded]
-        found.append([m.party_id for m in _scored(kind_name, values, candidates, row_hits)[:LIMIT]])
+        found.append([m.party_id for m in _scored(kind_name, values, candidates, row_hits, shapes)[:LIMIT]])
     return found
 
 
@@ -156,20 +156,39 @@ def organisation_candidates_many(session: Session, rows: list[dict[str, Any]]) -
     return candidates_many(session, ORGANISATION, rows)
 
 
-def _scored(kind_name: str, values: dict[str, Any], rows: list[Any], by_channel: dict[int, str]) -> list[Match]:
-    """Score loaded candidate ``rows`` against ``values``; those above :data:`THRESHOLD`, best first."""
+def _scored(
+    kind_name: str, values: dict[str, Any], rows: list[Any], by_channel: dict[int, str], shapes: dict[int, Any]
+) -> list[Match]:
+    """Score loaded candidate ``rows`` (``shapes``: their compared names) against ``values``; those above
+    :data:`THRESHOLD`, best first. A person found only by name is scored only when the family names may
+    agree (:func:`may_score_high`: the others score too low to count)."""
+    found: list[Match | None]
+    if not rows:
+        return []
     if kind_name == PERSON:
         name = person_name(
             _text(values, "first_name"), _text(values, "last_name"), _text(values, "middle_name"), _text(values, "name")
         )
-        found = [_score_person(name, row, by_channel.get(row.id)) for row in rows]
+        gate = THRESHOLD > HIGH
+        found = [
+            _score_names(name, shapes[row.id], row.id, channel)
+            for row in rows
+            if (channel := by_channel.get(row.id)) is not None or not gate or may_score_high(name, shapes[row.id])
+        ]
     else:
         key = organisation_key(_text(values, "name") or _text(values, "legal_name"))
         reg = _text(values, "registration_no").replace(" ", "")
-        found = [_score_organisation(key, reg, row, by_channel.get(row.id)) for row in rows]
+        found = [_score_organisation(key, reg, row, by_channel.get(row.id), shapes[row.id]) for row in rows]
     likely = [m for m in found if m is not None and m.score >= THRESHOLD]
     likely.sort(key=lambda m: (-m.score, m.party_id))
     return likely
+
+
+def _shape(kind_name: str, row: Any) -> Any:
+    """A candidate's name as scoring compares it: a person's :class:`PersonName`, an organisation's key."""
+    if kind_name == PERSON:
+        return person_name(row.first_name, row.last_name, row.middle_name, row.name)
+    return organisation_key(row.name)
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -184,11 +203,12 @@ def _channel_hits_many(session: Session, rows: list[dict[str, Any]]) -> list[dic
     phones = sorted({k for _e, p in keys for k in p})
     owners: dict[tuple[str, str], set[int]] = {}
     connection = session.connection()
-    for channel, wanted in (("email", emails), ("phone", phones)):
-        for chunk in _chunks(wanted):
-            params = {"emails": chunk if channel == "email" else [], "phones": chunk if channel == "phone" else []}
-            for party_id, found_channel, key in connection.execute(_POINT_KEYS, params):
-                owners.setdefault((found_channel, key), set()).add(party_id)
+    email_chunks, phone_chunks = list(_chunks(emails)), list(_chunks(phones))
+    for index in range(max(len(email_chunks), len(phone_chunks))):  # both channels in one query per 500 keys
+        params = {"emails": email_chunks[index] if index < len(email_chunks) else [],
+                  "phones": phone_chunks[index] if index < len(phone_chunks) else []}  # fmt: skip
+        for party_id, found_channel, key in connection.execute(_POINT_KEYS, params):
+            owners.setdefault((found_channel, key), set()).add(party_id)
     found = []
     for row_emails, row_phones in keys:
         hits: dict[int, str] = {}
@@ -276,7 +296,8 @@ def _organisations_named_many(session: Session, names: list[str]) -> dict[str, l
 def _load_many(session: Session, kind_name: str, ids: set[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
     for chunk in _chunks(sorted(ids)):
-        found.update((row.id, row) for row in session.connection().execute(_LOAD, {"ids": chunk, "kind": kind_name}))
+        rows = session.connection().execute(_LOAD, {"ids": chunk})
+        found.update((row.id, row) for row in rows if row.kind == kind_name and row.deleted_at is None)
     return found
 
 
@@ -334,14 +355,11 @@ def _phone_keys(session: Session, values: dict[str, Any]) -> set[str]:
     return keys
 
 
-@functools.lru_cache(maxsize=8192)
 def _normal_email(raw: str) -> str:
-    """``points.normalise_email``, remembered: an import asks about each row twice (before and after its
-    batch is written), and validating an address costs more than the lookup."""
+    """``points.normalise_email`` (which remembers recent addresses: an import asks about each row twice)."""
     return points.normalise_email(raw)
 
 
-@functools.lru_cache(maxsize=8192)
 def _normal_phone(raw: str, region: str) -> str:
     return points.normalise_phone(raw, region)
 
@@ -534,32 +552,45 @@ def _load(session: Session, kind_name: str, ids: set[int], exclude: int | None) 
     ids.discard(exclude)  # type: ignore[arg-type]
     if not ids:
         return []
-    return list(session.connection().execute(_LOAD, {"ids": sorted(ids), "kind": kind_name}))
+    rows = session.connection().execute(_LOAD, {"ids": sorted(ids)})
+    return [row for row in rows if row.kind == kind_name and row.deleted_at is None]
 
 
-_LOAD = select(Party.id, Party.first_name, Party.middle_name, Party.last_name, Party.name, Party.registration_no).where(
-    Party.id.in_(bindparam("ids", expanding=True)), Party.kind == bindparam("kind"), Party.deleted_at.is_(None)
-)
-
+_LOAD = select(
+    Party.id,
+    Party.kind,
+    Party.deleted_at,
+    Party.first_name,
+    Party.middle_name,
+    Party.last_name,
+    Party.name,
+    Party.registration_no,
+).where(Party.id.in_(bindparam("ids", expanding=True)))
+"""The kind and the recycle bin are checked here, not in SQL: with them there, SQLite without statistics (and
+PostgreSQL with stale ones) walks a (kind, …) or the deleted_at index over every party instead of looking the
+ids up, some 30 ms a batch at 50,000 people and growing."""
 
 # -- scoring --------------------------------------------------------------------------------------------------
 
 
 def _score_person(name: Any, row: Any, channel: str | None) -> Match:
-    other = person_name(row.first_name, row.last_name, row.middle_name, row.name)
-    by_name = person_score(name, other) if not name.empty else 0.0
+    return _score_names(name, _shape(PERSON, row), row.id, channel)
+
+
+def _score_names(name: Any, other: Any, party_id: int, channel: str | None) -> Match:
     if channel == EMAIL:
-        return Match(row.id, 1.0, EMAIL)
+        return Match(party_id, 1.0, EMAIL)
+    by_name = person_score(name, other) if not name.empty else 0.0
     if channel == PHONE:
         # one phone may ring a whole household or office: another name at the same number is someone else
         differs = not name.empty and by_name < 0.5
-        return Match(row.id, 0.6 if differs else max(0.9, by_name), PHONE)
-    return Match(row.id, by_name, NAME)
+        return Match(party_id, 0.6 if differs else max(0.9, by_name), PHONE)
+    return Match(party_id, by_name, NAME)
 
 
-def _score_organisation(key: str, reg: str, row: Any, channel: str | None) -> Match:
+def _score_organisation(key: str, reg: str, row: Any, channel: str | None, theirs_key: str | None = None) -> Match:
     theirs = (row.registration_no or "").replace(" ", "")
-    by_name = organisation_score(key, organisation_key(row.name))
+    by_name = organisation_score(key, organisation_key(row.name) if theirs_key is None else theirs_key)
     if reg and theirs:
         if reg == theirs:
             return Match(row.id, 1.0, REGISTRATION)

@@ -12,7 +12,7 @@ from voronka.core.security.permissions import Permission
 from voronka.core.settings_store import SettingField
 from voronka.core.ui import NavItem, Panel, SearchHit
 
-from . import activities, lists, merging, parties, relationships, vcard
+from . import activities, batch_relationships, lists, merging, parties, relationships, vcard
 from . import metrics as contact_metrics
 from . import routes as contact_routes
 from . import seed as contact_seed
@@ -89,9 +89,16 @@ def before_save(session: Any, record: Any, changes: dict[str, Any]) -> None:
         activities.before_save(session, record, changes)
 
 
+@hookimpl(optionalhook=True)  # hook API 1.1: a 1.0 host never calls it, and the rules then query per record
+def before_save_batch(session: Any, kind: str, values: list[dict[str, Any]], ids: list[int | None]) -> None:
+    """Load once per batch what the rules above would ask per record (see ``batch_relationships``)."""
+    if kind == "relationship":
+        batch_relationships.prime(session, values, ids)
+
+
 @hookimpl
-def records_merged(session: Any, kind: str, kept: int, merged: int) -> None:
-    merging.records_merged(session, kind, kept, merged)
+def records_merged(session: Any, kind: str, kept: int, merged: int, actor_id: int | None = None) -> None:
+    merging.records_merged(session, kind, kept, merged, actor_id)
 
 
 @hookimpl

@@ -12,7 +12,7 @@ Every record goes through ``writes.save_batch`` (before_save, audit, events), in
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from voronka.core.errors import ValidationError
@@ -21,7 +21,8 @@ from voronka.core.imports_targets import AfterBatch, Lookups, Pending, Target
 from voronka.core.search_keys import search_key
 from voronka.core.writes import save_batch
 
-from .models import NAME_MAX, ORGANISATION, Party, Relationship, RelationshipType
+from .batch_relationships import all_types
+from .models import NAME_MAX, ORGANISATION, Party, Relationship
 from .parties import QUOTES
 
 EMPLOYMENT = ("employment", "employee", "works_at")
@@ -37,9 +38,9 @@ def parse_name(text: str) -> str:
 
 
 def type_id(session: Session, keys: tuple[str, ...]) -> int | None:
-    found = dict(
-        session.execute(select(RelationshipType.key, RelationshipType.id).where(RelationshipType.key.in_(keys))).all()
-    )
+    """The first of ``keys`` that names a relationship type (types loaded once per transaction and held,
+    so each tie's rule check finds its type in memory: :func:`.batch_relationships.all_types`)."""
+    found = {t.key: t.id for t in all_types(session)}
     return next((found[k] for k in keys if k in found), None)
 
 
@@ -49,28 +50,41 @@ def name_key(name: str) -> str:
     return search_key(name.translate(QUOTES))
 
 
-def organisations_by_name(session: Session, names: list[str]) -> dict[str, int]:
-    """Live organisations by their name's search key (the oldest wins), system scope, one indexed query."""
-    keys = sorted({name_key(n) for n in names if n})
+def organisations_by_name(session: Session, names: list[str], keys: dict[str, str] | None = None) -> dict[str, int]:
+    """Live organisations by their name's search key (the oldest wins), system scope, one indexed query per
+    500 names (ordered as the (kind, name_key, id) index is: ordered by id alone, SQLite without statistics
+    walks every live party instead)."""
+    wanted = sorted({keys[n] if keys is not None else name_key(n) for n in names if n})
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        rows = session.execute(
-            select(Party.name_key, Party.id)
-            .where(Party.kind == ORGANISATION, Party.name_key.in_(chunk), Party.deleted_at.is_(None))
-            .order_by(Party.id)
-        )
-        for key, party_id in rows:
-            found.setdefault(key, party_id)
+    connection = session.connection()
+    for start in range(0, len(wanted), 500):
+        for key, party_id, deleted in connection.execute(_ORGS_NAMED, {"keys": wanted[start : start + 500]}):
+            if deleted is None:
+                found.setdefault(key, party_id)
     return found
 
 
-def _create_organisations(ctx: AfterBatch, names: list[str]) -> dict[str, int]:
+_ORGS_NAMED = (
+    select(Party.name_key, Party.id, Party.deleted_at)
+    .where(Party.kind == ORGANISATION, Party.name_key.in_(bindparam("keys", expanding=True)))
+    .order_by(Party.name_key, Party.id)
+)
+"""Built once; the recycle bin left out in Python (``deleted_at IS NULL`` in SQL walks the deleted_at index
+over every party when statistics are missing or stale)."""
+
+
+def _create_organisations(ctx: AfterBatch, names: list[str], keys: dict[str, str]) -> dict[str, int]:
     kind = ctx.kinds["organisation"]
-    wanted = {name_key(n): n for n in names}
+    wanted = {keys[n]: n for n in names}
     rows = [(None, {"name": name, "owner_user_id": ctx.user.id}) for name in wanted.values()]
     outcomes = save_batch(ctx.session, kind, rows, actor=ctx.user.id)
     return {key: o.record_id for key, o in zip(wanted, outcomes, strict=True) if o.record_id is not None}
+
+
+_EXISTING = select(Relationship.a_id, Relationship.b_id).where(
+    Relationship.type_id == bindparam("type"), Relationship.a_id.in_(bindparam("ids", expanding=True))
+)
+"""Built once: an import links every batch, and building a statement costs more than running it."""
 
 
 def link(ctx: AfterBatch, type_keys: tuple[str, ...], pairs: list[tuple[Pending, int]]) -> list[Pending]:
@@ -80,24 +94,18 @@ def link(ctx: AfterBatch, type_keys: tuple[str, ...], pairs: list[tuple[Pending,
     if rel_type is None or not pairs:
         return []
     a_ids = sorted({item[1] for item, _b in pairs})
-    existing = set(
-        ctx.session.execute(
-            select(Relationship.a_id, Relationship.b_id).where(
-                Relationship.type_id == rel_type, Relationship.a_id.in_(a_ids)
-            )
-        ).all()
-    )
+    existing: set[tuple[int, int]] = set()
+    connection = ctx.session.connection()
+    for start in range(0, len(a_ids), 500):
+        chunk = a_ids[start : start + 500]
+        existing.update((a, b) for a, b in connection.execute(_EXISTING, {"type": rel_type, "ids": chunk}))
     todo: list[tuple[Pending, int]] = []
     for item, b_id in pairs:
         if item[1] != b_id and (item[1], b_id) not in existing:
             existing.add((item[1], b_id))
             todo.append((item, b_id))
     rows = [(None, {"type_id": rel_type, "a_id": item[1], "b_id": b_id}) for item, b_id in todo]
-    # held while the batch is saved: the session's identity map is weak, and each row's rule check asks for
-    # the type by id (``session.get``): loaded once here, it is found in memory instead of queried per row
-    held = ctx.session.get(RelationshipType, rel_type)
     outcomes = save_batch(ctx.session, ctx.kinds["relationship"], rows, actor=ctx.user.id) if rows else []
-    del held
     return [
         (item[0], item[1], item[2], "; ".join(o.errors.values()))
         for (item, _b), o in zip(todo, outcomes, strict=True)
@@ -108,11 +116,12 @@ def link(ctx: AfterBatch, type_keys: tuple[str, ...], pairs: list[tuple[Pending,
 def employer_after(ctx: AfterBatch, items: list[Pending]) -> list[Pending]:
     """Find or create each named organisation, then link the person to it as an employee."""
     names = [str(value) for _n, _rid, value, _r in items if value]
-    found = organisations_by_name(ctx.session, names)
-    missing = [n for n in names if name_key(n) not in found]
+    keys = {name: name_key(name) for name in set(names)}  # each distinct name folded once
+    found = organisations_by_name(ctx.session, list(keys), keys)
+    missing = [n for n in names if keys[n] not in found]
     if missing:
-        found.update(_create_organisations(ctx, missing))
-    pairs = [(item, found[name_key(item[2])]) for item in items if item[2] and name_key(item[2]) in found]
+        found.update(_create_organisations(ctx, missing, keys))
+    pairs = [(item, found[keys[str(item[2])]]) for item in items if item[2] and keys[str(item[2])] in found]
     failed = link(ctx, EMPLOYMENT, pairs)
     return failed if ctx.final else []  # an employer never appears later: nothing to wait for
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from voronka.core.records import RecordKind
 from voronka.core.security.visibility import visible
 
-from . import duplicates
+from . import duplicates, kind_imports
 from .models import Activity, Organisation, Party, Person, Relationship
 
 VIEW, EDIT, MANAGE = "contacts.view", "contacts.edit", "contacts.manage"
@@ -52,6 +52,8 @@ PERSON_KIND = RecordKind(
     references=(),
     view_permission=VIEW,
     edit_permission=EDIT,
+    import_targets=kind_imports.person_targets,
+    import_sources=kind_imports.SOURCES,
 )
 
 ORGANISATION_KIND = RecordKind(
@@ -65,6 +67,8 @@ ORGANISATION_KIND = RecordKind(
     fields=ORGANISATION_FIELDS,
     view_permission=VIEW,
     edit_permission=EDIT,
+    import_targets=kind_imports.organisation_targets,
+    import_sources=kind_imports.SOURCES,
 )
 
 RELATIONSHIP_KIND = RecordKind(

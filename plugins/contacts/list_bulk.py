@@ -22,12 +22,12 @@ from voronka.core.exports import export_response
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.i18n import ngettext
-from voronka.core.models import Team, User
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.tags import add_tag
 from voronka.core.writes import delete, save_many
 
+from .ids import existing_owner, parse_count, parse_ids
 from .kinds import EDIT
 from .models import Party
 
@@ -43,7 +43,7 @@ class Refused(Exception):
 def notice(request: Request) -> str:
     """The message after a bulk action that redirected back to the list (``?done=owner&n=3``)."""
     done, raw = request.query_params.get("done", ""), request.query_params.get("n", "")
-    return notice_text(done, int(raw) if raw.isdigit() and len(raw) < 6 else 0)
+    return notice_text(done, parse_count(raw) or 0)
 
 
 def notice_text(done: str, n: int) -> str:
@@ -63,12 +63,12 @@ def notice_text(done: str, n: int) -> str:
 def selection(form: Any) -> list[int]:
     """The selected ids, checked for shape and count (refused, never truncated)."""
     key = "page_ids" if form.get("all_shown") else "ids"
-    raw = [v for v in form.getlist(key) if isinstance(v, str)]
+    raw = form.getlist(key)
     if not raw:
         raise Refused(_("Select the rows to act on first."))
-    if not all(v.isascii() and v.isdigit() and len(v) < 12 for v in raw):
+    ids = parse_ids(v if isinstance(v, str) else None for v in raw)
+    if ids is None:
         raise Refused(_("The selection is not valid; reload the list and try again."))
-    ids = list(dict.fromkeys(int(v) for v in raw))
     if len(ids) > BULK_MAX:
         message = _("Select at most %(max)s rows at a time (you selected %(n)s).")
         raise Refused(message % {"max": BULK_MAX, "n": len(ids)})
@@ -89,15 +89,12 @@ def visible_selection(request: Request, kinds: tuple[str, ...], ids: list[int]) 
     return by_kind
 
 
-def owner_values(request: Request, raw: str) -> dict[str, Any]:
-    """``u:<id>`` (an active user) or ``t:<id>`` (a team) as the owner fields to write."""
-    prefix, _sep, number = raw.partition(":")
-    if number.isascii() and number.isdigit() and len(number) < 12:
-        if prefix == "u" and db(request).scalar(select(User.id).where(User.id == int(number), User.active.is_(True))):
-            return {"owner_user_id": int(number), "owner_team_id": None}
-        if prefix == "t" and db(request).scalar(select(Team.id).where(Team.id == int(number))):
-            return {"owner_user_id": None, "owner_team_id": int(number)}
-    raise Refused(_("Choose an active user or a team as the new owner."))
+def new_owner(request: Request, raw: Any) -> dict[str, Any]:
+    """``u:<id>`` (an active user) or ``t:<id>`` (a team) as the owner fields to write; refused otherwise."""
+    values = existing_owner(db(request), raw)
+    if values is None:
+        raise Refused(_("Choose an active user or a team as the new owner."))
+    return values
 
 
 def _errors(exc: ValidationError) -> str:
@@ -135,7 +132,7 @@ def bulk_route(view: Any, render_list: Callable[..., Response], kinds_of: Callab
                                             .limit(CONFIRM_NAMES))  # fmt: skip
                 confirm = {"ids": ids, "count": len(ids), "names": list(names)}
                 return render_list(request, view, confirm=confirm)
-            values = owner_values(request, str(form.get("owner") or "")) if action == "owner" else {}
+            values = new_owner(request, form.get("owner")) if action == "owner" else {}
             with write_transaction(runtime(request).sessions) as session:
                 if action == "owner":
                     for name, chosen in by_kind.items():

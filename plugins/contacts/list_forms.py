@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from voronka.core import custom_fields
 from voronka.core.db import write_transaction
@@ -20,12 +19,13 @@ from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
-from voronka.core.models import Team, User
 from voronka.core.security.markers import requires
 from voronka.core.templating import render
 from voronka.core.writes import save
 
 from . import duplicates
+from .card_base import go_to
+from .ids import existing_owner, owner_choices
 from .kinds import EDIT, card_url
 
 INPUTS = {
@@ -42,30 +42,6 @@ TITLES = {"person": N_("New person"), "organisation": N_("New organisation")}
 LISTS = {"person": "/contacts/people", "organisation": "/contacts/organisations"}
 
 
-def go_to(request: Request, target: str) -> Response:
-    if request.headers.get("hx-request") == "true":
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
-
-
-def owner_choices(request: Request) -> dict[str, list[Any]]:
-    session = db(request)
-    users = select(User.id, User.display_name).where(User.active.is_(True)).order_by(User.display_name).limit(500)
-    return {"users": list(session.execute(users)),
-            "teams": list(session.execute(select(Team.id, Team.name).order_by(Team.name).limit(500)))}  # fmt: skip
-
-
-def owner_values(request: Request, raw: str) -> dict[str, Any] | None:
-    prefix, _sep, number = raw.partition(":")
-    if not (number.isascii() and number.isdigit() and len(number) < 12):
-        return None
-    if prefix == "u" and db(request).scalar(select(User.id).where(User.id == int(number), User.active.is_(True))):
-        return {"owner_user_id": int(number), "owner_team_id": None}
-    if prefix == "t" and db(request).scalar(select(Team.id).where(Team.id == int(number))):
-        return {"owner_user_id": None, "owner_team_id": int(number)}
-    return None
-
-
 def form_context(request: Request, kind_name: str, form: dict[str, Any], **extra: Any) -> dict[str, Any]:
     ctx = {
         "kind_name": kind_name,
@@ -78,7 +54,7 @@ def form_context(request: Request, kind_name: str, form: dict[str, Any], **extra
         "general_error": "",
         "hints": [],
         "cf_fields": custom_fields.definitions(db(request), kind_name),
-        **owner_choices(request),
+        **owner_choices(db(request)),
     }
     ctx.update(extra)
     return ctx
@@ -95,7 +71,7 @@ def form_route(kind_name: str) -> Any:
         shown: dict[str, Any] = {k: v for k, v in raw.multi_items() if isinstance(v, str)}
         values = {name: str(raw.get(name) or "").strip() for name in INPUTS[kind_name]}
         errors: dict[str, str] = {}
-        owner = owner_values(request, str(raw.get("owner") or ""))
+        owner = existing_owner(db(request), raw.get("owner"))
         if owner is None:
             errors["owner"] = _("Choose an active user or a team as the owner.")
         fields = custom_fields.definitions(db(request), kind_name)

@@ -4,7 +4,9 @@ Everything here is a SELECT under the viewer's visibility (``kind.visible_to``),
 export, bulk actions and the global search agree on what a person may see. Pages are keyset pages on
 ``(sort key, id)`` read from the indexes ``(kind, name_key, id)`` / ``(kind, created_at, id)``: page 20,000
 costs what page 1 does. The search box decides from the query's shape what to look for: an e-mail (has @),
-a phone number (digits), or a name or city (anything else), each through an indexed prefix range.
+a phone number (digits), or a name or city (anything else), each through an indexed prefix range. A city is
+the party's own (``city_key``, index ``(kind, city_key, id)``), the one the list shows: searched like a name,
+never through a join with the addresses, which would walk every address in the city to find the listed kind.
 
 A search sorted by name lists rows in the order of the key that matched (:func:`search_page`): each source
 is an index range already in (key, id) order, read a page at a time and merged, so "olek" or a big city
@@ -27,10 +29,10 @@ from sqlalchemy.orm import Session, aliased
 from voronka.core import custom_fields
 from voronka.core.models import TeamMember
 from voronka.core.models_records import TagLink
-from voronka.core.search_keys import prefix_bounds, prefix_filter, search_key
+from voronka.core.search_keys import prefix_bounds, prefix_filter
 
 from . import points
-from .models import Address, ContactPoint, Party, Relationship
+from .models import ContactPoint, Party, Relationship
 
 SORTS = {"name": Party.name_key, "created": Party.created_at, "updated": Party.updated_at}
 PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]+$")
@@ -204,8 +206,8 @@ def _point(channel: str, match: ColumnElement[bool]) -> Source:
 
 def search_sources(session: Session, kinds: list[Any], text: str, region: str) -> list[Source]:
     """Every way ``text`` may match, by its shape: e-mail (contact points, the primary address), phone
-    (contact points, by E.164 prefixes), or name (either key, so either script), city and searchable
-    custom fields."""
+    (contact points, by E.164 prefixes), or name (either key, so either script), city (its key, either
+    script) and searchable custom fields."""
     text = text.strip()[:QUERY_MAX]
     kind_names = [k.name for k in kinds]
     kind_clause = Party.kind == kind_names[0] if len(kind_names) == 1 else Party.kind.in_(kind_names)
@@ -223,21 +225,13 @@ def search_sources(session: Session, kinds: list[Any], text: str, region: str) -
         for prefix in phone_prefixes(text, region):
             found.append(_point("phone", _range(ContactPoint.value_key, prefix)))  # type: ignore[arg-type]
     else:
-        for column, key in ((Party.name_key, "name"), (Party.alt_key, "")):
+        for column, key in ((Party.name_key, "name"), (Party.alt_key, ""), (Party.city_key, "")):
             match = prefix_filter(column, text)
             if match is not None:
                 # without statistics SQLite reads a common prefix's whole range and sorts it; along the
                 # list's own index it finds a page sooner, so its row test there uses no index
                 walk = prefix_filter(column.concat(""), text) if unindexed else None
                 found.append(Source(select(Party.id).where(kind_clause, match), match, key=key, walk=walk))
-        city = _range(Address.city_key, search_key(text))
-        if city is not None:
-            address = exists(select(Address.id).where(Address.party_id == Party.id, city))
-            found.append(Source(select(Address.party_id).where(city), address, probe=SEARCH_PROBE * 2))
-            variants = sorted({text, text.title(), text[:1].upper() + text[1:]})
-            named = Party.city.in_(variants)
-            walk = Party.city.concat("").in_(variants) if unindexed else None
-            found.append(Source(select(Party.id).where(named), named, walk=walk))
         for kind in kinds:
             custom = custom_fields.search_ids(session, kind, text)
             if custom is not None:
@@ -447,7 +441,7 @@ class Matcher:
 @dataclass(frozen=True)
 class Stream:
     """One index range: rows of ``where`` (joined through ``join``) in ``(key, tie)`` order. A stream with
-    ``const`` has one key (a city, an address typed exactly): it is ordered by the tie alone."""
+    ``const`` has one key (an address typed exactly): it is ordered by the tie alone."""
 
     key: ColumnElement[Any]
     tie: ColumnElement[int]
@@ -495,20 +489,10 @@ def search_matchers(session: Session, kinds: list[Any], text: str, region: str) 
         for prefix in phone_prefixes(text, region):
             found.append(_point_matcher("phone", prefix))
     else:
-        for column in (Party.name_key, Party.alt_key):
+        for column in (Party.name_key, Party.alt_key, Party.city_key):
             match = prefix_filter(column, text)
             if match is not None:
                 found.append(Matcher(_case(match, column), [Stream(column, Party.id, [match])]))
-        city_key = search_key(text)
-        if city_key:
-            other = aliased(Address)
-            row_key = (select(func.min(other.city_key))
-                       .where(other.party_id == Party.id, _range(other.city_key, city_key))
-                       .scalar_subquery())  # fmt: skip
-            found.append(Matcher(row_key, [Stream(Address.city_key, Address.party_id,
-                                                  [_range(Address.city_key, city_key)],  # type: ignore[list-item]
-                                                  join=(Address, Address.party_id == Party.id))]))  # fmt: skip
-            found.append(_equal_matcher(session, Party.city, [text, text.title(), text[:1].upper() + text[1:]]))
         customs = [c for c in (custom_fields.search_ids(session, kind, text) for kind in kinds) if c is not None]
         if customs:
             custom = Party.id.in_(union(*customs)) if len(customs) > 1 else Party.id.in_(customs[0])

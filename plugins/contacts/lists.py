@@ -26,6 +26,7 @@ from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
 from voronka.core.models import Team, User
 from voronka.core.models_records import Tag
+from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
 from voronka.core.tags import tags_for
 from voronka.core.templating import render
@@ -197,7 +198,7 @@ async def contacts_home(request: Request) -> Response:
 
 
 def search_hits(session: Any, user: Any, query: str, limit: int) -> list[SearchHit]:
-    """People and organisations whose name (either script), e-mail or phone starts with ``query``, under
+    """People and organisations whose name or city (either script), e-mail or phone starts with ``query``, under
     the user's visibility, in the order of the key that matched."""
     query = (query or "").strip()[: lq.QUERY_MAX]
     if not query or limit <= 0:
@@ -206,7 +207,7 @@ def search_hits(session: Any, user: Any, query: str, limit: int) -> list[SearchH
     region = phone_region(session)
     rows, _more = lq.search_page(session, [PERSON_KIND, ORGANISATION_KIND], user, params, region, limit, None)
     labels = {"person": _("Person"), "organisation": _("Organisation")}
-    key = lq.search_key(query)
+    key = search_key(query)
     hits = []
     for row in rows:
         detail = row.job_title if row.kind == "person" else row.industry

@@ -31,12 +31,9 @@ from .relationship_rules import ancestors_query
 PRIMARY_COLUMNS = {"email": Party.primary_email, "phone": Party.primary_phone}
 
 
-ACTOR_KEY = "voronka.contacts.merge_actor"
-"""``session.info`` key: who merges (set by the merge page; core's ``records_merged`` hook does not say)."""
-
-
-def records_merged(session: Session, kind: str, kept: int, merged: int) -> None:
-    """Move contacts' references from record ``merged`` of ``kind`` to ``kept`` (inside core's merge)."""
+def records_merged(session: Session, kind: str, kept: int, merged: int, actor_id: int | None) -> None:
+    """Move contacts' references from record ``merged`` of ``kind`` to ``kept`` (inside core's merge);
+    ``actor_id`` (who merges) signs the audit of what moved."""
     session.flush()
     _move_activities(session, kind, kept, merged)
     if kind in PARTY_KINDS:
@@ -44,11 +41,11 @@ def records_merged(session: Session, kind: str, kept: int, merged: int) -> None:
         _move_addresses(session, kept, merged)
         moved, dropped = _move_relationships(session, kept, merged)
         _move_participants(session, kept, merged)
-        _record(session, kind, kept, merged, filled, moved, dropped)
+        _record(session, kind, kept, merged, filled, moved, dropped, actor_id)
 
 
 def _record(session: Session, kind_name: str, kept: int, merged: int, filled: dict[str, str], moved: list[int],
-            dropped: list[int]) -> None:  # fmt: skip
+            dropped: list[int], actor_id: int | None) -> None:  # fmt: skip
     """The kept party changed under whoever has its card open: its version goes up (their save is a 409) and
     what changed outside core's own merge entry is audited — primary e-mail/phone filled from the merged
     record, and the ties re-pointed or dropped (field "relationship")."""
@@ -65,7 +62,7 @@ def _record(session: Session, kind_name: str, kept: int, merged: int, filled: di
     session.flush()
     kinds = session.info.get(KINDS_KEY)
     if kinds is not None and kind_name in kinds and changes:
-        audit_changes(session, kinds[kind_name], kept, changes, actor=session.info.get(ACTOR_KEY))
+        audit_changes(session, kinds[kind_name], kept, changes, actor=actor_id)
 
 
 def records_deleted(session: Session, kind: str, ids: list[int]) -> None:

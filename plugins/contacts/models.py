@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voronka.core.db import Base
 from voronka.core.models import CustomFieldsMixin, OwnedMixin, SoftDeleteMixin, VersionedMixin
 from voronka.core.types import SearchKey, UTCDateTime, utcnow
+
+from .city_keys import CITY_KEY_MAX, city_key
 
 PERSON, ORGANISATION = "person", "organisation"
 PARTY_KINDS = (PERSON, ORGANISATION)
@@ -33,7 +35,8 @@ class Party(OwnedMixin, VersionedMixin, CustomFieldsMixin, SoftDeleteMixin, Base
     """A person or an organisation. ``name`` is what people see (a person's is composed from the name
     parts). ``name_key`` and ``alt_key`` are casefolded, transliterated keys for prefix search: a person's
     ``name_key`` starts with the last name (lists sort by it) and ``alt_key`` with the first name; an
-    organisation's ``name_key`` is its name and ``alt_key`` its name without the legal form ("ТОВ", "LLC")."""
+    organisation's ``name_key`` is its name and ``alt_key`` its name without the legal form ("ТОВ", "LLC").
+    ``city_key`` is ``city`` folded the same way (:mod:`.city_keys`), for search by city without a join."""
 
     __tablename__ = "contacts_party"
 
@@ -57,6 +60,7 @@ class Party(OwnedMixin, VersionedMixin, CustomFieldsMixin, SoftDeleteMixin, Base
     primary_email: Mapped[str] = mapped_column(String(EMAIL_MAX), default="")
     primary_phone: Mapped[str] = mapped_column(String(PHONE_MAX), default="")
     city: Mapped[str] = mapped_column(String(120), default="")
+    city_key: Mapped[str] = mapped_column(SearchKey(CITY_KEY_MAX), default="", server_default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -78,8 +82,23 @@ class Party(OwnedMixin, VersionedMixin, CustomFieldsMixin, SoftDeleteMixin, Base
         Index("ix_contacts_party_team_kind_name", "owner_team_id", "kind", "name_key", "id"),
         Index("ix_contacts_party_team_kind_alt", "owner_team_id", "kind", "alt_key", "id"),
         Index("ix_contacts_party_email", "primary_email"),
-        Index("ix_contacts_party_kind_city", "kind", "city", "id"),
+        Index("ix_contacts_party_kind_city_key", "kind", "city_key", "id"),  # search by city, as by name
+        Index("ix_contacts_party_owner_kind_city", "owner_user_id", "kind", "city_key", "id"),
+        Index("ix_contacts_party_team_kind_city", "owner_team_id", "kind", "city_key", "id"),
     )
+
+
+@event.listens_for(Party, "before_insert", propagate=True)
+def _new_city_key(_mapper: Any, _connection: Any, party: Party) -> None:
+    """The city key follows the city on every ORM write, whatever path set the city (forms, imports, merge,
+    the card's primary address); only bulk rows (the seed) write it themselves."""
+    party.city_key = city_key(party.city)
+
+
+@event.listens_for(Party, "before_update", propagate=True)
+def _changed_city_key(_mapper: Any, _connection: Any, party: Party) -> None:
+    if inspect(party).attrs.city.history.has_changes():
+        party.city_key = city_key(party.city)
 
 
 class Person(Party):

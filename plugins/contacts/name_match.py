@@ -67,6 +67,7 @@ def given(word: str) -> str:
     return _GIVEN.get(shape, shape)
 
 
+@functools.lru_cache(maxsize=65536)
 def similarity(a: str, b: str) -> float:
     """1 minus the edit distance (a swap of neighbours counts once) over the longer length: a typo or a
     transposition costs little, while a different suffix (Savchuk/Savchenko, Kravchuk/Kravchenko: different
@@ -117,6 +118,7 @@ def _is_initial(word: str) -> bool:
     return len(word.replace(".", "").replace(" ", "")) <= 2
 
 
+@functools.lru_cache(maxsize=65536)
 def _last_names_agree(a: str, b: str) -> float:
     """Family names alike; a double one (Коваленко-Шевчук, taken at marriage) agrees a little less with
     either of its halves."""
@@ -161,6 +163,20 @@ def _ordered_score(a: PersonName, b: PersonName) -> float:
     if all(_is_initial(w) for w in (a.first, a.last)) or all(_is_initial(w) for w in (b.first, b.last)):
         return 0.7  # "O. K.": too little to say on its own
     return 0.5 * last + 0.5 * first
+
+
+HIGH = 0.7
+"""Above this, a score needs the family names to agree: see :func:`may_score_high`."""
+
+
+def may_score_high(a: PersonName, b: PersonName) -> bool:
+    """False when ``person_score(a, b)`` is surely at most :data:`HIGH`: neither order of ``b``'s name has a
+    family name agreeing with ``a``'s (:data:`LAST_MIN`), which any score above it needs (the one-word case
+    tops out at 0.7). Two cached look-ups, so a check among hundreds of people at one organisation scores
+    only the few that may match."""
+    if not a.last or not b.last or not b.first:
+        return True  # the one-word and no-family-name cases: score them
+    return _last_names_agree(a.last, b.last) >= LAST_MIN or _last_names_agree(a.last, b.first) >= LAST_MIN
 
 
 def person_score(a: PersonName, b: PersonName) -> float:
@@ -250,6 +266,7 @@ def organisation_score(a: str, b: str) -> float:
 __all__ = [
     "PersonName",
     "given",
+    "may_score_high",
     "organisation_key",
     "organisation_score",
     "person_name",

@@ -15,6 +15,7 @@ rows per table, and for parties that already existed one SELECT of their rows pe
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,8 +30,9 @@ from voronka.core.company import company_settings, region_codes
 from voronka.core.errors import ValidationError
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
-from voronka.core.search_keys import search_key
+from voronka.core.writes import batch_memo
 
+from .city_keys import city_key
 from .models import Address, ContactPoint, Party
 
 PRIMARY_COLUMNS = {"email": "primary_email", "phone": "primary_phone"}
@@ -51,6 +53,7 @@ HANDLE = re.compile(r"^[^\s]{1,100}$")
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?\.)+"
                   r"[a-z\u00a1-\uffff]{2,}$")  # fmt: skip
 QUEUE = "contacts.points.pending"
+REGION_MEMO = "contacts.points.phone_region"
 
 
 # -- normalising and validating values ------------------------------------------------------------------
@@ -59,18 +62,14 @@ QUEUE = "contacts.points.pending"
 def normalise_email(text: str) -> str:
     """The form e-mails are compared in: lower-cased, the domain in its normal form when it parses."""
     text = (text or "").strip()
-    try:
-        return validate_email(text, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return text.lower()
+    found = _email_form(text)
+    return found.lower() if found is not None else text.lower()
 
 
 def normalise_phone(text: str, region: str = "UA") -> str:
     """E.164 (+380441234567), or "" when ``text`` cannot be a phone number (``region`` for local forms)."""
-    number = _parse_phone(text, region)
-    if number is None or not phonenumbers.is_possible_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    forms = _phone_forms((text or "").strip(), region)
+    return forms[1] if forms is not None else ""
 
 
 def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
@@ -83,6 +82,32 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+@functools.lru_cache(maxsize=16384)
+def _email_form(text: str) -> str | None:
+    """The validator's normal form of an e-mail address, or None when it is not one. Remembered: an import
+    asks about each address three times (the duplicate check before and after its batch is written, and the
+    write itself), and the validator costs more than everything else about the address."""
+    if len(text) > 254:
+        return None  # longer than any address (and not worth keeping in the cache)
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+@functools.lru_cache(maxsize=16384)
+def _phone_forms(text: str, region: str) -> tuple[str, str] | None:
+    """(international display form, E.164) of a phone number, or None when it cannot be one; remembered
+    as :func:`_email_form` is (parsing is the costly part)."""
+    number = _parse_phone(text, region)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return None
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+    )
+
+
 def clean_email(text: str) -> tuple[str, str]:
     """(display value, key) of an e-mail address; ValueError with a message people understand."""
     text = (text or "").strip()
@@ -90,11 +115,10 @@ def clean_email(text: str) -> tuple[str, str]:
         raise ValueError(_("Enter an e-mail address."))
     if len(text) > 254:
         raise ValueError(_("An e-mail address is at most 254 characters."))
-    try:
-        found = validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        raise ValueError(_("“%(value)s” is not a valid e-mail address.") % {"value": text}) from None
-    return found.normalized, found.normalized.lower()
+    found = _email_form(text)
+    if found is None:
+        raise ValueError(_("“%(value)s” is not a valid e-mail address.") % {"value": text})
+    return found, found.lower()
 
 
 def clean_phone(text: str, region: str) -> tuple[str, str]:
@@ -102,14 +126,13 @@ def clean_phone(text: str, region: str) -> tuple[str, str]:
     text = (text or "").strip()
     if not text:
         raise ValueError(_("Enter a phone number."))
-    number = _parse_phone(text, region)
-    if number is None or not phonenumbers.is_possible_number(number):
+    forms = _phone_forms(text, region)
+    if forms is None:
         raise ValueError(
             _("“%(value)s” is not a phone number. Write it with the country code (+380 44 123 4567) or as it is "
               "dialled in %(region)s.") % {"value": text[:60], "region": region}
         )  # fmt: skip
-    display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return display, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return forms
 
 
 def clean_web(text: str) -> tuple[str, str]:
@@ -159,9 +182,15 @@ def clean_country(text: str) -> str:
 
 
 def phone_region(session: Session) -> str:
-    """The company's default phone region; reading it must not flush a batch being built (one executemany)."""
-    with session.no_autoflush:
-        return company_settings(session).phone_region or "UA"
+    """The company's default phone region; reading it must not flush a batch being built (one executemany).
+    Read once per batched write (kept in its :func:`~voronka.core.writes.batch_memo`), once per party else."""
+    memo = batch_memo(session)
+    region = memo.get(REGION_MEMO)
+    if region is None:
+        with session.no_autoflush:
+            region = company_settings(session).phone_region or "UA"
+        memo[REGION_MEMO] = region  # a no-op outside a batch: the memo is a fresh dict then
+    return region
 
 
 def address_text(row: Any) -> str:
@@ -267,7 +296,7 @@ def _point_row(party_id: int, channel: str, value: str, key: str, position: int)
 
 
 def _address_row(party_id: int, city: str, country: str, position: int) -> dict[str, Any]:
-    return {"party_id": party_id, "label": "", "street": "", "city": city, "city_key": search_key(city),
+    return {"party_id": party_id, "label": "", "street": "", "city": city, "city_key": city_key(city),
             "region": "", "postcode": "", "country": country, "is_primary": True, "position": position}  # fmt: skip
 
 

@@ -8,18 +8,18 @@ naming them. Holding trees climb and descend hierarchy links with recursive CTEs
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from babel.dates import format_date
-from sqlalchemy import Integer, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from voronka.core import i18n
 from voronka.core.i18n import gettext as _
-from voronka.core.security.visibility import visible
+from voronka.core.security.visibility import visibility_key, visible
+from voronka.core.statements import StatementCache
 
+from .card_view import date_format
 from .models import CATEGORIES, PERSON, Party, Relationship, RelationshipType
 from .relationship_rules import ancestors_query
 from .relationship_types import CATEGORY_LABELS, all_types
@@ -29,9 +29,9 @@ CARD_LIMIT = 300
 TREE_DEPTH = 10
 TREE_NODES = 500
 TREE_ROWS = 20_000
+"""Links read below one company: the counts are exact up to here, the page says "more" beyond."""
 HIDDEN_CAP = 1000
 """Hidden ties are counted up to this many; beyond, the card says "1000+"."""
-"""Links read below one company: the counts are exact up to here, the page says "more" beyond."""
 
 
 @dataclass
@@ -80,9 +80,8 @@ class Tie:
 
     @property
     def period(self) -> str:
-        lang = i18n.current_language.get()
-        start = format_date(self.valid_from, "medium", locale=lang) if self.valid_from else ""
-        end = format_date(self.valid_to, "medium", locale=lang) if self.valid_to else ""
+        medium = date_format("medium")
+        start, end = medium(self.valid_from), medium(self.valid_to)
         if start and end:
             return _("%(start)s – %(end)s") % {"start": start, "end": end}
         if start:
@@ -120,29 +119,42 @@ TIES = _ties_of()
 """Built once: the card is read often, and building a union's columns costs more than running it."""
 
 
-def read_section(session: Session, viewer: Any, party: Any) -> Section:
-    types = all_types(session)
-    by_id = {t.id: t for t in types}
-    ties, params = TIES, {"party_id": party.id}
+_section_statements = StatementCache()
+
+
+def _section_queries(viewer: Any) -> tuple[Any, Any]:
+    """(the ties the viewer may see, the count of those hidden from them or None), built once per
+    viewer's visibility: building them cost a card more than running them."""
+    ties = TIES
     seen = visible(Party, viewer)
-    rows = session.execute(
+    shown = (
         select(ties, Party.name, Party.kind)
         .join(Party, Party.id == ties.c.other_id)
         .where(Party.deleted_at.is_(None), seen)
-        .limit(CARD_LIMIT + 1),  # no ORDER BY: both sides stream from their index and stop at the limit
-        params,
-    ).all()
+        .limit(CARD_LIMIT + 1)  # no ORDER BY: both sides stream from their index and stop at the limit
+    )
+    if getattr(viewer, "visibility", None) == "all":  # who sees everything has nothing hidden: no count
+        return shown, None
+    # capped: a party with a million hidden ties must not cost a million rows on every card view
+    capped = (
+        select(ties.c.id)
+        .join(Party, Party.id == ties.c.other_id)
+        .where(Party.deleted_at.is_(None), case((seen, 0), else_=1) == 1)
+        .limit(HIDDEN_CAP + 1)
+        .subquery("hidden_ties")
+    )
+    return shown, select(func.count()).select_from(capped)
+
+
+def read_section(session: Session, viewer: Any, party: Any) -> Section:
+    types = all_types(session)
+    by_id = {t.id: t for t in types}
+    params = {"party_id": party.id}
+    shown, hidden_count = _section_statements.get(visibility_key(viewer), lambda: _section_queries(viewer))
+    rows = session.execute(shown, params).all()
     hidden = 0
-    if getattr(viewer, "visibility", None) != "all":  # who sees everything has nothing hidden: no count
-        # capped: a party with a million hidden ties must not cost a million rows on every card view
-        capped = (
-            select(ties.c.id)
-            .join(Party, Party.id == ties.c.other_id)
-            .where(Party.deleted_at.is_(None), case((seen, 0), else_=1) == 1)
-            .limit(HIDDEN_CAP + 1)
-            .subquery("hidden_ties")
-        )
-        hidden = session.scalar(select(func.count()).select_from(capped), params)
+    if hidden_count is not None:
+        hidden = session.scalar(hidden_count, params)
     section = Section(party=party, hidden=int(hidden or 0), more=len(rows) > CARD_LIMIT, types=types)
     found = [
         Tie(row.id, row.version, by_id[row.type_id], row.side, row.other_id, row.name, row.kind, row.valid_from,
@@ -174,7 +186,7 @@ def read_section(session: Session, viewer: Any, party: Any) -> Section:
 class Node:
     id: int
     name: str
-    subsidiaries: int = 0
+    subsidiaries: int = 0  # direct subsidiaries the viewer may see
     children: list[Node] = field(default_factory=list)
     is_self: bool = False
     hidden: int = 0  # direct subsidiaries not shown: not the viewer's to see, or in the recycle bin
@@ -182,12 +194,21 @@ class Node:
 
 @dataclass
 class Holding:
+    """A holding tree as one viewer may see it: every figure counts only companies the viewer may see and
+    reach through companies they may see (what lies beneath a hidden company is neither shown nor counted)."""
+
     root_nodes: list[Node]
     ancestors: int
     descendants: int
     direct: int
     truncated: bool
     hidden: int  # companies at the top level the viewer may not see (nothing beneath them is shown)
+    hidden_below: int = 0  # hidden direct subsidiaries, summed over the nodes shown
+
+    @property
+    def empty(self) -> bool:
+        """Nothing above or below, not even a company the viewer may not see."""
+        return not (self.ancestors or self.descendants or self.hidden or self.hidden_below)
 
 
 def _hierarchy_live() -> list[Any]:
@@ -212,59 +233,80 @@ def descendants_query(party_id: int, max_depth: int = TREE_DEPTH) -> Any:
 
 def holding(session: Session, viewer: Any, party: Any) -> Holding:
     """The tree up from ``party`` to the top and down through all its subsidiaries (``TREE_DEPTH`` levels,
-    at most ``TREE_NODES`` shown; the counts cover every level read)."""
+    at most ``TREE_NODES`` shown; the counts cover every level read). Both ways the tree goes only through
+    companies the viewer may see: a hidden (or binned) one is counted where it hangs, and nothing beyond it
+    is shown or counted."""
     up = ancestors_query(party.id, max_depth=TREE_DEPTH, started_only=True)
     up_rows = session.execute(select(up.c.id, up.c.child).distinct()).all()
-    down = descendants_query(party.id)
-    down_rows = session.execute(select(down.c.id, down.c.parent, down.c.depth).limit(TREE_ROWS)).all()
-    edges: dict[int, list[int]] = defaultdict(list)
-    for parent, child in up_rows:
-        edges[parent].append(child)
-    for child, parent, _depth in down_rows:
-        edges[parent].append(child)
-    below = {row.id for row in down_rows} - {party.id}
+    below_children, below_seen, read = _below(session, viewer, party.id)
+    # the visible subsidiaries reachable through visible companies, nearest first
+    order: list[int] = []
+    reached, todo = {party.id}, deque([party.id])
+    while todo:
+        for child in sorted(below_children[todo.popleft()]):
+            if child not in reached and below_seen[child]:
+                reached.add(child)
+                order.append(child)
+                todo.append(child)
     above = {row.id for row in up_rows} - {party.id}
     # names and counts only for what the page can show: the line up, then the nearest levels down
-    nearest = [row.id for row in sorted(down_rows, key=lambda row: row.depth) if row.id != party.id]
-    ids = above | {party.id} | set(list(dict.fromkeys(nearest))[:TREE_NODES])
+    ids = above | {party.id} | set(order[:TREE_NODES])
     names = _names(session, viewer, ids)
-    counts = _direct_counts(session, ids)
+    counts = _direct_counts(session, viewer, ids)
     parents_of: dict[int, set[int]] = defaultdict(set)
+    edges: dict[int, set[int]] = defaultdict(set, below_children)
     for parent, child in up_rows:
         parents_of[child].add(parent)
+        edges[parent].add(child)
+    hidden = {i for i, seen in below_seen.items() if not seen} | {i for i in above if names.get(i) is None}
     # the line up is climbed through companies the viewer may see only: it stops at a hidden (or binned) one,
     # which is counted, and nothing above it is shown
-    line, todo = {party.id}, [party.id]
-    while todo:
-        for parent in parents_of[todo.pop()]:
-            if parent not in line and names.get(parent) is not None:
+    line, climb = {party.id}, [party.id]
+    while climb:
+        for parent in parents_of[climb.pop()]:
+            if parent not in line and parent not in hidden:
                 line.add(parent)
-                todo.append(parent)
+                climb.append(parent)
     roots = sorted((i for i in line if not any(p in line for p in parents_of[i])), key=lambda i: names.get(i) or "")
     roots = roots or [party.id]
-    hidden_top = {p for i in line for p in parents_of[i] if names.get(p) is None}
-    shown = 0
+    hidden_top = {p for i in line for p in parents_of[i] if p in hidden}
+    shown = hidden_below = 0
     truncated = False
 
     def build(node_id: int, trail: frozenset[int]) -> Node:
-        nonlocal shown, truncated
+        nonlocal shown, truncated, hidden_below
         shown += 1
         node = Node(node_id, names.get(node_id) or "", counts.get(node_id, 0), is_self=node_id == party.id)
-        for child in sorted(set(edges.get(node_id, ())), key=lambda i: (names.get(i) is None, names.get(i) or "")):
+        for child in sorted(edges.get(node_id, ()), key=lambda i: names.get(i) or ""):
             if child in trail:
                 continue
-            if child in ids and names.get(child) is None:
+            if child in hidden:
                 node.hidden += 1  # pruned: neither it nor anything beneath it is shown
-                continue
-            if shown >= TREE_NODES or child not in ids:
+            elif shown >= TREE_NODES or child not in names:
                 truncated = True
-                break
-            node.children.append(build(child, trail | {child}))
+            else:
+                node.children.append(build(child, trail | {child}))
+        hidden_below += node.hidden
         return node
 
     tree = [build(root, frozenset({root})) for root in roots]
-    truncated = truncated or len(down_rows) >= TREE_ROWS
-    return Holding(tree, len(line) - 1, len(below), counts.get(party.id, 0), truncated, len(hidden_top))
+    truncated = truncated or read >= TREE_ROWS
+    return Holding(tree, len(line) - 1, len(order), counts.get(party.id, 0), truncated, len(hidden_top),
+                   hidden_below)  # fmt: skip
+
+
+def _below(session: Session, viewer: Any, party_id: int) -> tuple[dict[int, set[int]], dict[int, bool], int]:
+    """The links beneath ``party_id`` (at most ``TREE_ROWS``): children by parent, whether the viewer may
+    see each company (live and within their visibility), and how many rows were read."""
+    down = descendants_query(party_id)
+    seen = case((and_(Party.deleted_at.is_(None), visible(Party, viewer)), 1), else_=0)
+    rows = session.execute(
+        select(down.c.id, down.c.parent, seen.label("seen")).join(Party, Party.id == down.c.id).limit(TREE_ROWS)
+    ).all()
+    children: dict[int, set[int]] = defaultdict(set)
+    for child, parent, _seen in rows:
+        children[parent].add(child)
+    return children, {row.id: bool(row.seen) for row in rows}, len(rows)
 
 
 def _names(session: Session, viewer: Any, ids: set[int]) -> dict[int, str | None]:
@@ -276,9 +318,15 @@ def _names(session: Session, viewer: Any, ids: set[int]) -> dict[int, str | None
     return {pid: name for pid, name in rows}
 
 
-def _direct_counts(session: Session, ids: set[int]) -> dict[int, int]:
+def _direct_counts(session: Session, viewer: Any, ids: set[int]) -> dict[int, int]:
+    """Current direct subsidiaries of each of ``ids`` that the viewer may see (live ones only)."""
     if not ids:
         return {}
     r = Relationship
-    query = select(r.b_id, func.count()).where(r.b_id.in_(ids), *_hierarchy_live()).group_by(r.b_id)
+    query = (
+        select(r.b_id, func.count(func.distinct(r.a_id)))
+        .join(Party, Party.id == r.a_id)
+        .where(r.b_id.in_(ids), *_hierarchy_live(), Party.deleted_at.is_(None), visible(Party, viewer))
+        .group_by(r.b_id)
+    )
     return {pid: n for pid, n in session.execute(query)}

@@ -15,7 +15,7 @@ from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from voronka.core.db import write_transaction
@@ -26,6 +26,7 @@ from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
 from voronka.core.templating import render
 
+from .card_base import go_to
 from .ids import parse_id
 from .kinds import MANAGE
 from .models import CATEGORIES, ORGANISATION, PERSON, Relationship, RelationshipType
@@ -195,12 +196,6 @@ def types_context(request: Request, **extra: Any) -> dict[str, Any]:
     }
     ctx.update(extra)
     return ctx
-
-
-def go_to(request: Request, target: str) -> Response:
-    if request.headers.get("hx-request") == "true":
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
 
 
 def shape_of(rtype: RelationshipType) -> str:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from voronka.core.company import company_settings
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
@@ -264,7 +265,7 @@ async def end(request: Request) -> Response:
     party = party_or_404(request)
     tie = tie_or_404(request, party)
     form = await form_dict(request)
-    today = dt.date.today()
+    today = company_settings(db(request)).today()  # the company's day, not the server's
     errors: dict[str, str] = {}
     if tie.valid_from and tie.valid_from > today:
         errors["valid_to"] = _("It has not started yet; delete it instead of ending it.")

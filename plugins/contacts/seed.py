@@ -28,8 +28,9 @@ What the rows look like:
   planned ahead, a tenth with participants; every sales person has open tasks due in the coming days.
 
 Every choice comes from ``ctx.rng`` in a fixed order (the same seed gives the same data), rows go through
-``ctx.bulk_insert`` only, and search keys are the ones :func:`.parties.keys_for` computes. ``ctx.ids`` gets
-``contacts.organisations`` and ``contacts.people`` for the plugins seeded after contacts.
+``ctx.bulk_insert`` only, and search keys are the ones :func:`.parties.keys_for` and
+:func:`.city_keys.city_key` compute. ``ctx.ids`` gets ``contacts.organisations`` and ``contacts.people`` for
+the plugins seeded after contacts.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from . import seed_companies as co
 from . import seed_links, seed_timeline
 from . import seed_names as nm
 from . import seed_places as pl
+from .city_keys import city_key
 from .models import ORGANISATION, PERSON, Address, ContactPoint, Party
 from .parties import organisation_keys, person_name
 
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 COUNTRIES = ("UA", "GB", "US")
 CITIES: tuple[pl.City, ...] = (*pl.UA, *pl.GB, *pl.US)
 CITY_INDEX = {id(city): n for n, city in enumerate(CITIES)}
+CITY_KEYS = {city.name: city_key(city.name) for city in CITIES}
 PICK = {"UA": pl.picker(pl.UA), "GB": pl.picker(pl.GB), "US": pl.picker(pl.US)}
 DAY = 86_400.0
 CONSENT_SOURCES = {"uk": ("Вебформа", "Виставка", "Договір", "Телефонна розмова"),
@@ -180,7 +183,8 @@ class Book:
             "kind": kind, "name": name, "name_key": "", "alt_key": "", "first_name": "", "middle_name": "",
             "last_name": "", "job_title": "", "birthday": None, "legal_name": "", "registration_no": "",
             "industry": "", "description": "", "primary_email": self.email[at], "primary_phone": self.phone[at],
-            "city": city.name, "country": city.country, "do_not_contact": rng.random() < 0.02,
+            "city": city.name, "city_key": CITY_KEYS[city.name], "country": city.country,
+            "do_not_contact": rng.random() < 0.02,
             "marketing_consent": consent, "consent_at": created if consent else None,
             "consent_source": CONSENT_SOURCES[lang][int(rng.random() * 4)] if consent else "",
             "created_at": created, "updated_at": created, "owner_user_id": self.owner[at] or None,
@@ -480,7 +484,7 @@ def _point(
 def _address(party_id: int, label: str, city: pl.City, rng: Any, position: int) -> dict[str, Any]:
     return {
         "party_id": party_id, "label": label, "street": pl.street_address(city, rng), "city": city.name,
-        "city_key": search_key(city.name), "region": city.region, "postcode": pl.postcode(city, rng),
+        "city_key": CITY_KEYS[city.name], "region": city.region, "postcode": pl.postcode(city, rng),
         "country": city.country, "is_primary": position == 0, "position": position,
     }  # fmt: skip
 

@@ -28,15 +28,15 @@ from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
-from voronka.core.imports import MODES, copy_for_real, create_import, preview, register_source, start_import
-from voronka.core.imports_targets import register_targets
+from voronka.core.imports import MODES, copy_for_real, create_import, preview, start_import
 from voronka.core.models_imports import Import, ImportRow
 from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.templating import is_htmx, render
 
-from . import imports_links, vcard_export, vcard_source
+from . import vcard_export, vcard_source
+from .card_base import load
 from .ids import parse_id, parse_ids, parse_owner
 from .kinds import EDIT, VIEW
 from .models import PARTY_KINDS, Party
@@ -47,12 +47,6 @@ EXPORT_CHUNK = 500
 MAX_IDS = 5000
 RUNNING = ("queued", "running")
 
-register_source(vcard_source.SOURCE, vcard_source.open_vcard)
-register_targets("person", lambda s, lk: [*imports_links.person_targets(s, lk), *vcard_source.points_targets(s, lk)])
-register_targets(
-    "organisation", lambda s, lk: [*imports_links.organisation_targets(s, lk), *vcard_source.points_targets(s, lk)]
-)
-
 
 def jobs() -> list[Any]:
     """None of its own: core's import job runs vCard imports (their row source is registered above)."""
@@ -60,6 +54,8 @@ def jobs() -> list[Any]:
 
 
 def _go(request: Request, url: str) -> Response:
+    """As core's import pages answer (``web/routes/imports``): a full page load for HTMX (``HX-Redirect``),
+    not ``card_base.go_to``'s swap of the body, so both kinds of import behave alike."""
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, 303)
@@ -312,18 +308,8 @@ def _filename(text: str) -> str:
 
 @requires(VIEW)
 async def export_one(request: Request) -> Response:
-    party_id = parse_id(request.path_params["party_id"])
-    session = db(request)
-    party = (
-        session.scalars(
-            select(Party).where(Party.id == party_id, Party.deleted_at.is_(None), visible(Party, user(request)))
-        ).first()
-        if party_id is not None
-        else None
-    )
-    if party is None:
-        raise HTTPException(404, _("There is no such contact, or you may not see it."))
-    text = "".join(vcard_export.cards(session, [party], user(request)))
+    party = load(request).party
+    text = "".join(vcard_export.cards(db(request), [party], user(request)))
     headers = {"Content-Disposition": f'attachment; filename="{_filename(party.name)}"'}
     return Response(text, media_type="text/vcard; charset=utf-8", headers=headers)
 

@@ -1,4 +1,4 @@
-"""vCards as rows for core's import: a row source (``core.imports.register_source("vcard", …)``) and the
+"""vCards as rows for core's import: a row source (``import_sources["vcard"]`` of the party kinds) and the
 "contact points" target that writes a card's further e-mails, phones, web sites, messenger handles and
 postal addresses as child rows after each batch.
 
@@ -24,9 +24,9 @@ from voronka.core.errors import ValidationError
 from voronka.core.i18n import gettext as _
 from voronka.core.imports_csv import Row
 from voronka.core.imports_targets import AfterBatch, Lookups, Pending, Target
-from voronka.core.search_keys import search_key
 
 from . import points
+from .city_keys import city_key
 from .models import Address, ContactPoint
 from .vcard_parse import Card, VCardError, decode_bytes, name_from_email, parse
 
@@ -303,7 +303,7 @@ def points_after(ctx: AfterBatch, items: list[Pending]) -> list[Pending]:
                 "label": address.get("l", ""),
                 "street": street,
                 "city": city,
-                "city_key": search_key(city),
+                "city_key": city_key(city),
                 "region": address.get("region", ""),
                 "postcode": address.get("postcode", ""),
                 "country": address.get("country", ""),

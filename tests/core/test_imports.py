@@ -6,27 +6,31 @@ source "import", the upload/mapping/progress pages and the CLI. Both engines.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import json
 import re
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from voronka_test_notes.models import Note
 
 from voronka.core import imports
 from voronka.core.audit import history
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
-from voronka.core.imports import ImportInterrupted, create_import, preview, run_import, start_import
+from voronka.core.imports import ImportInterrupted, create_import, open_file, preview, run_import, start_import
+from voronka.core.imports_csv import open_csv
+from voronka.core.imports_targets import Target
+from voronka.core.markers import hookimpl
 from voronka.core.models import ManagerLink, Team, TeamMember, User
 from voronka.core.models_imports import Import, ImportRow
 from voronka.core.models_jobs import Job
 from voronka.core.models_records import AuditEntry
 from voronka.core.search_keys import search_key
 from voronka.core.security.users import load_user
-from voronka.core.writes import save, save_batch
+from voronka.core.writes import batch_memo, save, save_batch, save_many
 from voronka.web.testkit.client import VoronkaClient
 from voronka.web.worker import make_runner
 
@@ -198,6 +202,18 @@ def test_update_needs_one_visible_match_and_an_id_column_updates_that_record(run
     assert bodies[mine] == "by id" and bodies[hidden] == ""
 
 
+def test_an_import_links_only_to_records_its_user_may_see(runtime):
+    mine = add_note(runtime, "Mine", owner="sales")
+    hidden = add_note(runtime, "Admin only", owner="admin")
+    text = f"title,ref_kind,ref_id\nAbout mine,note,{mine}\nAbout the hidden one,note,{hidden}\n"
+    imp = run(runtime, text, user="sales", mapping=["title", "ref_kind", "ref_id"])
+    assert counts(imp) == (1, 0, 0, 1)
+    assert [(n.title, n.ref_id) for n in notes(runtime) if n.ref_id] == [("About mine", mine)]
+    assert outcomes(runtime, imp.id) == [(3, "failed", f"There is no note #{hidden} you may see.")]
+    as_admin = run(runtime, text.replace("About", "Again"), user="admin", mapping=["title", "ref_kind", "ref_id"])
+    assert counts(as_admin) == (2, 0, 0, 0)
+
+
 def test_rows_refused_by_before_save_or_a_bad_cell_fail_alone(runtime):
     imp = run(runtime, "title,ref_id,body\nGood,,a\n   ,,b\nBad ref,12x,c\nAlso good,,d\n")
     assert counts(imp) == (2, 0, 0, 2)
@@ -229,6 +245,111 @@ def test_save_batch_keeps_going_past_refused_rows_and_constraint_errors(runtime)
             AuditEntry.source == "import")).all()  # fmt: skip
     assert {a for _r, a in sources} == {"create", "update"}
     assert {r for r, _a in sources} == {result[0].record_id, existing}
+
+
+class BatchProbe:
+    """A plugin that loads the taken titles once per batch and refuses a repeat in ``before_save``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[int | None], int]] = []
+        self.queries = 0
+
+    @hookimpl
+    def before_save_batch(self, session: Any, kind: str, values: list[dict[str, Any]], ids: list[int | None]):
+        self.calls.append((kind, ids, len(values)))
+        self.queries += 1
+        batch_memo(session)["probe"] = set(session.scalars(select(Note.title)))
+
+    @hookimpl
+    def before_save(self, session: Any, record: Any, changes: dict[str, Any]) -> None:
+        memo = batch_memo(session)
+        if "probe" not in memo:
+            self.queries += 1
+            memo = {"probe": set(session.scalars(select(Note.title)))}
+        if isinstance(record, Note) and "title" in changes:
+            if record.title in memo["probe"]:
+                raise ValidationError({"title": "taken"})
+            memo["probe"].add(record.title)  # a later row of the same batch sees this one
+
+
+def test_before_save_batch_primes_the_checks_of_a_batch_once(runtime):
+    probe = BatchProbe()
+    runtime.host.pm.register(probe, name="core:batch-probe")
+    try:
+        existing = add_note(runtime, "Old")
+        rows = [(None, {"title": "A"}), (None, {"title": "Old"}), (None, {"title": "A"}), (None, {"title": ""}),
+                (existing, {"title": "B"})]  # fmt: skip
+        with write_transaction(runtime.sessions) as session:
+            result = save_batch(session, kind(runtime), rows, actor=uid(runtime, "admin"))
+            assert batch_memo(session) == {}  # gone with the call
+        assert [r.outcome for r in result] == ["created", "failed", "failed", "failed", "updated"]
+        assert probe.calls[-1] == ("note", [None, None, None, None, existing], 5)
+        assert probe.queries == 2  # add_note's single save queried for itself; the batch of five once
+        with write_transaction(runtime.sessions) as session, pytest.raises(ValidationError):
+            save_many(session, kind(runtime), [existing], {"title": "A"}, actor=uid(runtime, "admin"))
+        assert probe.calls[-1] == ("note", [existing], 1)
+    finally:
+        runtime.host.pm.unregister(name="core:batch-probe")
+
+
+def pipe_lines(data: bytes, options: dict[str, Any]) -> Any:
+    """A row source for the test: "title|body" lines, no header."""
+    text = "Title,Body\n" + "\n".join(line.replace("|", ",") for line in data.decode().splitlines())
+    return open_csv(text.encode(), "utf-8", ",")[0]
+
+
+def test_a_kinds_row_source_and_extra_targets_are_offered_only_while_its_plugin_is_on(runtime, monkeypatch):
+    shout = Target("shout", "Shout", lambda text: text.upper())
+    kind_with = dataclasses.replace(
+        runtime.record_kinds["note"], import_sources={"pipes": pipe_lines}, import_targets=lambda s, lk: [shout]
+    )
+    monkeypatch.setitem(runtime.record_kinds.kinds, "note", kind_with)
+    import_id = draft(runtime, "First|one\nSecond|two\n", source="pipes")
+    with runtime.sessions() as session:
+        imp = session.get(Import, import_id)
+        assert imp.total_rows == 2 and open_file(imp, runtime.record_kinds).header == ["Title", "Body"]
+        assert "shout" in {t.key for t in imports.targets_for(session, runtime.record_kinds, "note")}
+    monkeypatch.setattr(runtime.host, "is_enabled", lambda name: name != "notes")
+    with runtime.sessions() as session, pytest.raises(ValidationError) as off:
+        open_file(session.get(Import, import_id), runtime.record_kinds)
+    assert "its plugin is off" in off.value.errors["file"]
+
+
+def test_the_uploaded_file_moves_to_its_own_table_and_back_with_its_import(runtime):
+    """core_0010 takes uploads out of the import's row (rewritten by every batch); down and up keeps them."""
+    data = b"title,body\nKept,through the migration\n"
+    import_id = draft(runtime, data)
+    migrator, engine = runtime.migrator, runtime.engine
+    migrator.downgrade("core_0009")
+    assert "core_import_file" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert (
+            bytes(conn.execute(text("SELECT content FROM core_import WHERE id = :i"), {"i": import_id}).scalar())
+            == data
+        )
+    assert migrator.upgrade(["core"]) == {}
+    assert "content" not in {c["name"] for c in inspect(engine).get_columns("core_import")}
+    with runtime.sessions() as session:
+        imp = session.get(Import, import_id)
+        assert imp.content == data and open_file(imp, runtime.record_kinds).header == ["title", "body"]
+    start(runtime, import_id)
+    assert counts(run_import(runtime.sessions, runtime.record_kinds, import_id)) == (1, 0, 0, 0)
+
+
+def test_a_large_import_on_postgresql_refreshes_the_planners_statistics(runtime, engine, monkeypatch):
+    monkeypatch.setattr(imports, "ANALYZE_AT", (3,))
+    monkeypatch.setattr(imports, "FIRST_BATCH", 2)
+    monkeypatch.setattr(imports, "MAX_BATCH", 2)
+    analyzed = []
+    refresh = imports._refresh_statistics
+    monkeypatch.setattr(imports, "_refresh_statistics", lambda sessions: analyzed.append(refresh(sessions)))
+    imp = run(runtime, "title\n" + "".join(f"Note {n}\n" for n in range(6)))
+    assert counts(imp) == (6, 0, 0, 0)
+    assert len(analyzed) == (1 if engine == "postgresql" else 0)  # once, when the rows passed 3
+    if engine == "postgresql":
+        with runtime.sessions() as session:
+            seen = session.scalar(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'notes_note'"))
+        assert seen is not None
 
 
 # -- bad files ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from alembic import command
 from markupsafe import escape
 from sqlalchemy import inspect
 
+from voronka.core import HOOK_API_VERSION
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, write_transaction
 from voronka.core.errors import PendingMigrations, PluginLoadError
@@ -34,7 +35,7 @@ BROKEN = {
     "fx_orphan": ("requires 'fx_absent', which is not installed", ["fx_orphanfan"]),
     "fx_cyc_x": ("sits in a dependency cycle fx_cyc_x → fx_cyc_y → fx_cyc_x", ["fx_cycfan"]),
     "fx_cyc_y": ("sits in a dependency cycle fx_cyc_x → fx_cyc_y → fx_cyc_x", []),
-    "fx_oldapi": ("supports hook API >=0.1,<1.0 but this Voronka provides 1.0", ["fx_oldapifan"]),
+    "fx_oldapi": (f"supports hook API >=0.1,<1.0 but this Voronka provides {HOOK_API_VERSION}", ["fx_oldapifan"]),
     "fx_toonew": ("requires fx_root >=2.0, but fx_root 1.0.0 is installed", ["fx_toonewfan"]),
     "fx_unknown": ("navigation_itemz matches no hook of the host or of an installed plugin", ["fx_unknownfan"]),
     "fx_badspecs": ("has hookspecs that cannot be loaded: ImportError: fx_badspecs's hookspecs", ["fx_badspecsfan"]),

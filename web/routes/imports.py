@@ -267,7 +267,7 @@ async def rows_csv(request: Request) -> Response:
 
     noted = {r.row: r for r in db(request).scalars(
         select(ImportRow).where(ImportRow.import_id == imp.id).order_by(ImportRow.row))}  # fmt: skip
-    csv_file = open_file(imp)
+    csv_file = open_file(imp, runtime(request).record_kinds)
 
     def lines() -> Any:
         buffer = io.StringIO()

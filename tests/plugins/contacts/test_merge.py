@@ -171,6 +171,17 @@ def test_card_offers_visible_duplicates_and_a_search(client, contacts, family):
     assert client.hx_get(f"/contacts/{kept}/duplicates").status_code == 404
 
 
+def test_the_pick_search_tells_namesakes_apart_and_leaves_out_itself_and_the_hidden(client, contacts, family):
+    kept, merged = family["kept"], family["merged"]
+    hidden = contacts.person("Oleksa", "Shevchuk", owner="operator", primary_email="secret@example.com")
+    client.login("sales")
+    found = client.hx_get(f"/contacts/{kept}/merge?q=shev").text
+    assert "o.shevchenko@romashka.ua · Lviv" in found and f"/merge/{merged}" in found  # e-mail and city shown
+    assert f"/merge/{kept}" not in found and f"/merge/{hidden}" not in found and "secret@" not in found
+    assert found.index("Oleksandr Shevchenko") < found.index("Олена Шевченко")  # by name
+    assert "Nobody you can see" in client.hx_get(f"/contacts/{kept}/merge?q=shevchuk").text
+
+
 def test_merging_a_person_with_an_organisation_is_refused(client, contacts, family):
     kept, org = family["kept"], family["org"]
     client.login("sales")

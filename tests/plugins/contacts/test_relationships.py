@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from voronka.core.company import company_settings
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.models_records import AuditEntry
@@ -326,6 +327,26 @@ def test_an_admin_adds_a_type_and_it_appears_in_the_picker(client, contacts, tie
         assert session.get(RelationshipType, mentor.id) is None
 
 
+def test_the_type_form_fills_and_flags_both_sides(client, ties):
+    client.login("manager")
+    employment = ties.type_id("employment")
+    page = client.get(f"/contacts/relationship-types/{employment}").text
+    assert 'name="a_role" value="Employee" maxlength="120" required' in page
+    assert 'name="b_role" value="Employer" maxlength="120" placeholder' in page
+    a_kinds = page.split('name="a_kinds"')[1].split("</select>")[0]
+    b_kinds = page.split('name="b_kinds"')[1].split("</select>")[0]
+    assert '<option value="person" selected>' in a_kinds and '<option value="organisation" selected>' in b_kinds
+    bad = client.post(
+        "/contacts/relationship-types",
+        data={"category": "business", "shape": "reciprocal", "a_role": "Mentor", "b_role": "", "b_kinds": "robot"},
+    )
+    assert bad.status_code == 400
+    b_side = bad.text.split('name="b_role"')[1].split("</div>")[0]
+    assert 'aria-invalid="true"' in b_side and "Name the role of the second party" in b_side
+    assert "Choose person, organisation or anyone." in b_side
+    assert "aria-invalid" not in bad.text.split('name="a_role"')[1].split("</label>")[0]
+
+
 def test_an_archived_type_leaves_the_picker_but_existing_ties_still_show(client, contacts, ties):
     olena, ivan = contacts.person("Olena", "K"), contacts.person("Ivan", "P")
     ties.link(olena, "acquaintance", ivan)
@@ -366,7 +387,9 @@ def test_a_relationship_is_edited_ended_and_deleted_in_place(client, contacts, t
     assert bad.status_code == 400 and "before the start date" in bad.text
     ended = client.hx_post(f"/contacts/{acme}/relationships/{tie}/end", data={"version": "2"})
     assert ended.status_code == 200 and "rel-ended" in ended.text
-    assert contacts.get(Relationship, tie).valid_to == TODAY - dt.timedelta(days=1)
+    with contacts.runtime.sessions() as session:
+        company_today = company_settings(session).today()
+    assert contacts.get(Relationship, tie).valid_to == company_today - dt.timedelta(days=1)
     assert client.get(f"/contacts/{ivan_id(contacts)}/relationships/{tie}/edit").status_code == 404
     deleted = client.post(f"/contacts/{acme}/relationships/{tie}/delete", follow_redirects=False)
     assert deleted.status_code == 303 and ties.count() == 0
