@@ -150,7 +150,7 @@ def test_a_disabled_plugin_vanishes_but_keeps_its_data_and_hears_consistency_hoo
     assert notes_by_ref(app)["Attached to party 8"] == 8
     with write_transaction(app.state.voronka.sessions) as session:
         host.all_hooks.records_deleted(session=session, kind="contacts.party", ids=[7])
-        host.all_hooks.records_merged(session=session, kind="contacts.party", kept=9, merged=8)
+        host.all_hooks.records_merged(session=session, kind="contacts.party", kept=9, merged=8, actor_id=None)
     assert hook_recorder.called_on("records_deleted", "notes")
     assert notes_by_ref(app) == {"Attached to party 8": 9, "Olena's free note": None}
 
