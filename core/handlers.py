@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 
 def runtime(request: Request) -> Any:
@@ -34,3 +35,10 @@ async def form_dict(request: Request) -> dict[str, str]:
     """The submitted form as plain strings (files are ignored here)."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def go_to(request: Request, target: str) -> Response:
+    """After a form posts: HTMX follows ``HX-Location`` (no full reload), a plain form a 303 redirect."""
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true":
+        return Response(status_code=204, headers={"HX-Location": target})
+    return RedirectResponse(target, status_code=303)

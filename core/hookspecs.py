@@ -91,14 +91,15 @@ def settings_schema() -> list[Any]:
 
 
 @hookspec
-def before_save(session: Session, record: Any, changes: dict[str, Any]) -> None:
+def before_save(session: Session, record: Any, changes: dict[str, Any], actor_id: int | None) -> None:
     """Called inside the transaction before a record is written; raise ``ValidationError`` to refuse.
 
     ``changes`` maps field name to ``(old, new)``. :mod:`voronka.core.writes` calls it for every write
     path (forms, bulk actions, imports, the API), once per record, for records of every kind: check
     ``isinstance(record, YourModel)``. ``record`` already carries the new values (its ``id`` is None when
     it is being created); changes made to it here are written and audited too. A refusal refuses the
-    whole call (a bulk call included): nothing is written. Return value ignored.
+    whole call (a bulk call included): nothing is written. ``actor_id`` is the user making the change (None
+    for the system), for rows a plugin writes beside the record (since hook API 1.2). Return value ignored.
     """
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,7 @@ from .models_imports import DUPLICATE_MODES, Import, ImportFile, ImportRow
 from .records import RecordKind
 from .security.users import load_user
 from .types import utcnow
-from .writes import save_batch
+from .writes import live_ids, save_batch
 
 JOB_KEY = "core.import"
 JOB_ATTEMPTS = 5
@@ -387,13 +388,11 @@ def _visible(session: Session, kind: RecordKind, user: Any | None, ids: list[int
     """Those of ``ids`` that exist, are not in the recycle bin and (given ``user``) that user may see."""
     if not ids:
         return []
-    model = kind.model
-    query = select(model.id).where(model.id.in_(ids))
-    if user is not None:
-        query = query.where(kind.visible_to(user))
-    if getattr(model, "deleted_at", None) is not None:
-        query = query.where(model.deleted_at.is_(None))
-    found = set(session.scalars(query))
+    found = live_ids(session, kind, ids)
+    if user is not None and found:
+        model = kind.model
+        query = select(model.id).where(model.id.in_(sorted(found)), kind.visible_to(user))
+        found = set(session.scalars(query))
     return [i for i in ids if i in found]
 
 
@@ -569,7 +568,10 @@ def _only_empty(
     ids = [rid for _row, rid, _vals in writes if rid is not None]
     if not ids:
         return writes
-    records = {r.id: r for r in session.scalars(select(kind.model).where(kind.model.id.in_(ids)))}
+    mapper = sa_inspect(kind.model)
+    source = mapper.base_mapper.class_ if mapper.single else kind.model  # by primary key alone: see live_ids
+    query = select(source).where(source.id.in_(ids))
+    records = {r.id: r for r in session.scalars(query) if isinstance(r, kind.model)}
     kept = []
     for row, rid, values in writes:
         record = records.get(rid) if rid is not None else None
@@ -657,6 +659,25 @@ def run_import(
         start = imp.next_row
     rows = csv_file.rows(skip=start)
     single_writer = sessions.kw["bind"].dialect.name == "sqlite"
+    _run_batches(sessions, plan, rows, start, import_id, single_writer, progress, should_stop, target_seconds)
+    with sessions() as session:
+        final = session.get(Import, import_id)
+        assert final is not None
+        session.expunge(final)
+        return final
+
+
+def _run_batches(
+    sessions: sessionmaker[Session],
+    plan: _Plan,
+    rows: Iterator[Row],
+    start: int,
+    import_id: int,
+    single_writer: bool,
+    progress: Callable[[Import], None] | None,
+    should_stop: Callable[[], bool] | None,
+    target_seconds: float | None,
+) -> None:
     if target_seconds is None:
         target_seconds = TARGET_SECONDS if single_writer else TARGET_SECONDS_CONCURRENT
     size = FIRST_BATCH
@@ -683,11 +704,6 @@ def run_import(
             # SQLite has one writer; this process's writers queue in turn, but another process's poll
             # (up to 100 ms apart): leave them a gap, or back-to-back batches would starve them
             time.sleep(max(SQLITE_GAP, elapsed * SQLITE_GAP_SHARE))
-    with sessions() as session:
-        final = session.get(Import, import_id)
-        assert final is not None
-        session.expunge(final)
-        return final
 
 
 def _refresh_statistics(sessions: sessionmaker[Session]) -> None:

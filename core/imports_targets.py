@@ -228,8 +228,8 @@ def kind_targets(session: Session, kind: RecordKind, lookups: Lookups | None = N
                             required=bool(definition.required)))  # fmt: skip
     extra = kind.import_targets  # what the kind offers beyond its columns and custom fields
     if extra is not None:
-        taken = {t.key for t in found}
-        found += [t for t in extra(session, people) if t.key not in taken]
+        own = {t.key: t for t in extra(session, people)}  # a kind's own target replaces its column's
+        found = [own.pop(t.key, t) for t in found] + list(own.values())
     return found
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import owner_values, parse_ids
 
-from .ids import owner_values, parse_ids
 from .models import ACTIVITY_TYPES
 
 SUBJECT_MAX = 300

@@ -17,9 +17,10 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
-from voronka.core.handlers import db, runtime, user
+from voronka.core.handlers import db, go_to, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id, parse_version
 from voronka.core.models import Team, User
 from voronka.core.records import Ref
 from voronka.core.security.markers import requires
@@ -29,8 +30,7 @@ from voronka.core.writes import delete, save
 
 from . import activity_forms as forms
 from . import activity_queries as queries
-from .card_base import go_to, load
-from .ids import parse_id, parse_version
+from .card_base import load
 from .kinds import EDIT, PARTY_KIND_NAMES, VIEW
 from .lookup import find_parties
 from .models import ACTIVITY_TYPES, Activity

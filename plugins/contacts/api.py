@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from .models import Activity, ActivityParticipant, Address, ContactPoint, Organisation, Party, Person
+from .models import (
+    Activity,
+    ActivityParticipant,
+    Address,
+    ContactPoint,
+    Organisation,
+    Party,
+    Person,
+    Relationship,
+    RelationshipType,
+)
 
 CARD_SLOT = "party.panels"
 """The slot of the customer card (person and organisation) where other plugins put their panels."""
@@ -36,6 +47,55 @@ class TimelineEntry:
         return (self.at, self.key)
 
 
+def _timeline() -> Any:
+    from . import timeline  # it imports TimelineEntry from here
+
+    return timeline
+
+
+def timeline_page(session: Any, host: Any, viewer: Any, ref: Any, kinds: list[str] | None, before: Any,
+                  limit: int) -> Any:  # fmt: skip
+    """One page of the merged timeline of any record (every enabled plugin's ``timeline`` answer), newest
+    first: ``.entries`` and ``.next_cursor`` (None at the end). What the customer card shows for a party, a
+    plugin shows for its own records (a deal)."""
+    return _timeline().page(session, host, viewer, ref, kinds, before, limit)
+
+
+def timeline_kinds(host: Any) -> list[tuple[str, str]]:
+    """``(key, label)`` of every entry kind enabled plugins put on timelines (the type filter)."""
+    return _timeline().all_kinds(host)
+
+
+def chosen_timeline_kinds(host: Any, raw: list[str]) -> list[str] | None:
+    """The kinds picked in a timeline filter, known ones only; None when nothing or everything is picked."""
+    return _timeline().chosen_kinds(host, raw)
+
+
+def encode_cursor(cursor: tuple[dt.datetime, str]) -> str:
+    return _timeline().encode_cursor(cursor)
+
+
+def decode_cursor(text: str | None) -> tuple[dt.datetime, str] | None:
+    """A timeline cursor from a query string; None when it is junk."""
+    return _timeline().decode_cursor(text)
+
+
+def timeline_lines(entries: list[Any], viewer: Any) -> list[Any]:
+    """Timeline entries as contacts' ``activity_macros.lines`` macro shows them (times in the viewer's zone),
+    for a plugin that shows a timeline of its own records with contacts' look."""
+    from .activities import lines
+
+    return lines(entries, viewer)
+
+
+def organisation_key(name: str) -> str:
+    """The ``name_key`` an organisation called ``name`` is stored under (legal-form quotes left out), for
+    finding organisations by exact name (an import linking deals to customers)."""
+    from .imports_links import name_key
+
+    return name_key(name)
+
+
 __all__ = [
     "CARD_SLOT",
     "Activity",
@@ -45,5 +105,14 @@ __all__ = [
     "Organisation",
     "Party",
     "Person",
+    "Relationship",
+    "RelationshipType",
     "TimelineEntry",
+    "chosen_timeline_kinds",
+    "decode_cursor",
+    "encode_cursor",
+    "organisation_key",
+    "timeline_kinds",
+    "timeline_lines",
+    "timeline_page",
 ]

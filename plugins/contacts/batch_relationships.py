@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, literal, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from voronka.core.writes import batch_memo
@@ -141,9 +142,20 @@ statistics (and PostgreSQL with stale ones) walk the deleted_at index over every
 
 
 def _kinds(session: Session, ids: list[int]) -> dict[int, str]:
+    """Live parties among ``ids`` with their kind: those this transaction wrote (an import's people, the
+    organisations it created) from the session, the others in one query per chunk."""
     found: dict[int, str] = {}
+    asked = []
+    held = session.identity_map
+    for party_id in ids:
+        party = held.get((Party, (party_id,), None))
+        loaded = party.__dict__ if party is not None else {}
+        if "kind" not in loaded or "deleted_at" not in loaded or sa_inspect(party).modified:
+            asked.append(party_id)  # not in the session, expired, or changed and not yet flushed
+        elif loaded["deleted_at"] is None:
+            found[party_id] = loaded["kind"]
     connection = session.connection()
-    for chunk in _chunks(ids):
+    for chunk in _chunks(asked):
         rows = connection.execute(_KINDS, {"ids": chunk})
         found.update((party_id, kind) for party_id, kind, deleted in rows if deleted is None)
     return found

@@ -8,16 +8,15 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id
 from voronka.core.models import Team, User
 from voronka.core.security.visibility import visibility_key, visible
 from voronka.core.statements import StatementCache
-from voronka.core.templating import is_htmx
 
-from .ids import parse_id
 from .models import ORGANISATION, Party
 
 
@@ -65,12 +64,6 @@ def reload(request: Request) -> CardParty:
     """The party as saved just now: end the read snapshot taken before the write, then load again."""
     db(request).rollback()
     return load(request)
-
-
-def go_to(request: Request, target: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
 
 
 def card_url(party: Party) -> str:

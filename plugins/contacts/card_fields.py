@@ -21,6 +21,7 @@ from voronka.core.errors import StaleRecord, ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import owner_choices, parse_owner, parse_version
 from voronka.core.models import Team, User
 from voronka.core.security.markers import requires
 from voronka.core.templating import is_htmx, render
@@ -30,7 +31,6 @@ from voronka.core.writes import save
 from . import points
 from .card_base import CardParty, full_card, kind_of, load, reload
 from .card_view import datetime_format, tr
-from .ids import owner_choices, parse_owner, parse_version
 from .kinds import EDIT
 from .models import ORGANISATION, PERSON, Party
 

@@ -19,6 +19,7 @@ from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id
 from voronka.core.security.markers import requires
 from voronka.core.templating import is_htmx, render
 from voronka.core.writes import audit_changes, save
@@ -26,7 +27,6 @@ from voronka.core.writes import audit_changes, save
 from . import points as pts
 from .card_base import CardParty, full_card, kind_of, load
 from .city_keys import city_key
-from .ids import parse_id
 from .kinds import EDIT
 from .models import CHANNELS, Address, ContactPoint, Party
 

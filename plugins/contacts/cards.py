@@ -19,22 +19,22 @@ from starlette.routing import Route
 
 from voronka.core import custom_fields
 from voronka.core.audit import history
+from voronka.core.custom_fields_card import card_context
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
-from voronka.core.handlers import db, form_dict, runtime, user
+from voronka.core.handlers import db, form_dict, go_to, runtime, user
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id
 from voronka.core.models import Team, User
 from voronka.core.recycle import redirect_url
 from voronka.core.security.markers import requires
 from voronka.core.tags import add_tag, remove_tag, tags_for
 from voronka.core.templating import is_htmx, render, render_panels
 from voronka.core.writes import delete
-from voronka.web.routes.record_fields import card_context
 
 from . import activities, card_fields, card_points, card_view_history, merging, points, relationships
-from .card_base import CardParty, go_to, kind_of, list_url, load
+from .card_base import CardParty, kind_of, list_url, load
 from .card_view import datetime_format
-from .ids import parse_id
 from .kinds import EDIT, VIEW
 from .models import Party
 

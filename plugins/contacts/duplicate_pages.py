@@ -19,9 +19,10 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
-from voronka.core.handlers import db, form_dict, runtime, user
+from voronka.core.handlers import db, form_dict, go_to, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id, parse_version
 from voronka.core.models import Team, User
 from voronka.core.recycle import merge
 from voronka.core.security.markers import requires
@@ -29,11 +30,10 @@ from voronka.core.security.visibility import visible
 from voronka.core.templating import is_htmx, render
 from voronka.core.writes import save
 
-from .card_base import go_to, load
+from .card_base import load
 from .duplicate_hints import hints_for
 from .duplicates import hints as make_hints
 from .duplicates import matches, organisations_of
-from .ids import parse_id, parse_version
 from .kinds import EDIT, VIEW
 from .lookup import find_parties
 from .models import PARTY_KINDS, PERSON, Party

@@ -22,12 +22,12 @@ from voronka.core.exports import export_response
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.i18n import ngettext
+from voronka.core.ids import existing_owner, parse_count, parse_ids
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.tags import add_tag
 from voronka.core.writes import delete, save_many
 
-from .ids import existing_owner, parse_count, parse_ids
 from .kinds import EDIT
 from .models import Party
 

@@ -16,16 +16,15 @@ from starlette.responses import Response
 from voronka.core import custom_fields
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
-from voronka.core.handlers import db, runtime, user
+from voronka.core.handlers import db, go_to, runtime, user
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import existing_owner, owner_choices
 from voronka.core.security.markers import requires
 from voronka.core.templating import render
 from voronka.core.writes import save
 
 from . import duplicates
-from .card_base import go_to
-from .ids import existing_owner, owner_choices
 from .kinds import EDIT, card_url
 
 INPUTS = {

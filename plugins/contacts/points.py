@@ -30,6 +30,7 @@ from voronka.core.company import company_settings, region_codes
 from voronka.core.errors import ValidationError
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.seeding import insert_many
 from voronka.core.writes import batch_memo
 
 from .city_keys import city_key
@@ -284,10 +285,13 @@ def sync(session: Session, parties: list[tuple[Party, bool, dict[str, tuple[str,
             new_addresses.append(_address_row(party.id, city, country, 0))
     if existing:
         _sync_existing(conn, existing, new_points, new_addresses)
-    if new_points:
-        conn.execute(insert(ContactPoint.__table__), new_points)
-    if new_addresses:
-        conn.execute(insert(Address.__table__), new_addresses)
+    for table, rows in ((ContactPoint.__table__, new_points), (Address.__table__, new_addresses)):
+        if not rows:
+            continue
+        if conn.dialect.name == "sqlite":
+            insert_many(session, table, rows)  # the driver's executemany, past SQLAlchemy's per-row work
+        else:  # one executemany (psycopg's pipeline); not COPY, which no statement event sees
+            conn.execute(insert(table), rows)
 
 
 def _point_row(party_id: int, channel: str, value: str, key: str, position: int) -> dict[str, Any]:

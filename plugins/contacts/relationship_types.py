@@ -19,15 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from voronka.core.db import write_transaction
-from voronka.core.handlers import db, form_dict, runtime
+from voronka.core.handlers import db, form_dict, go_to, runtime
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id
 from voronka.core.search_keys import search_key
 from voronka.core.security.markers import requires
 from voronka.core.templating import render
 
-from .card_base import go_to
-from .ids import parse_id
 from .kinds import MANAGE
 from .models import CATEGORIES, ORGANISATION, PERSON, Relationship, RelationshipType
 

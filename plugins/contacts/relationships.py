@@ -24,13 +24,13 @@ from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
 from voronka.core.handlers import db, form_dict, runtime, user
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id, parse_version
 from voronka.core.security.markers import requires
 from voronka.core.security.visibility import visible
 from voronka.core.templating import render
 from voronka.core.writes import delete, save
 
 from . import lookup, relationship_queries, relationship_rules, relationship_types
-from .ids import parse_id, parse_version
 from .kinds import EDIT, MANAGE, VIEW, relationship_visibility
 from .models import ORGANISATION, PARTY_KINDS, PERSON, Party, Relationship
 from .relationship_queries import holding, read_section

@@ -28,6 +28,7 @@ from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import db, runtime, user
 from voronka.core.i18n import gettext as _
+from voronka.core.ids import parse_id, parse_ids, parse_owner
 from voronka.core.imports import MODES, copy_for_real, create_import, preview, start_import
 from voronka.core.models_imports import Import, ImportRow
 from voronka.core.search_keys import search_key
@@ -37,7 +38,6 @@ from voronka.core.templating import is_htmx, render
 
 from . import vcard_export, vcard_source
 from .card_base import load
-from .ids import parse_id, parse_ids, parse_owner
 from .kinds import EDIT, VIEW
 from .models import PARTY_KINDS, Party
 
@@ -55,7 +55,7 @@ def jobs() -> list[Any]:
 
 def _go(request: Request, url: str) -> Response:
     """As core's import pages answer (``web/routes/imports``): a full page load for HTMX (``HX-Redirect``),
-    not ``card_base.go_to``'s swap of the body, so both kinds of import behave alike."""
+    not ``core.handlers.go_to``'s swap of the body, so both kinds of import behave alike."""
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, 303)

@@ -45,26 +45,26 @@ class Boom(Exception):
 def test_format_and_yearly_restart(db):
     _engine, sessions = db
     with write_transaction(sessions) as session:
-        define_sequence(session, "pipeline.quote", prefix="Q", digits=5, label="Quotes")
-        define_sequence(session, "pipeline.order", prefix="ORD", digits=3, per_year=False)
+        define_sequence(session, "sales.quote", prefix="Q", digits=5, label="Quotes")
+        define_sequence(session, "sales.order", prefix="ORD", digits=3, per_year=False)
         define_sequence(session, "plain", digits=1, per_year=False)
     with write_transaction(sessions) as session:
         jan = dt.date(2026, 1, 5)
-        assert [next_number(session, "pipeline.quote", on=jan) for _ in range(3)] == [
+        assert [next_number(session, "sales.quote", on=jan) for _ in range(3)] == [
             "Q-2026-00001", "Q-2026-00002", "Q-2026-00003",
         ]  # fmt: skip
-        assert next_number(session, "pipeline.quote", on=dt.date(2027, 1, 1)) == "Q-2027-00001"
+        assert next_number(session, "sales.quote", on=dt.date(2027, 1, 1)) == "Q-2027-00001"
         # a document dated in an earlier year keeps numbering in the counter's year: never a repeat
-        assert next_number(session, "pipeline.quote", on=dt.date(2026, 12, 31)) == "Q-2027-00002"
-        assert next_number(session, "pipeline.order", on=jan) == "ORD-001"
-        assert next_number(session, "pipeline.order", on=dt.date(2027, 6, 1)) == "ORD-002"
+        assert next_number(session, "sales.quote", on=dt.date(2026, 12, 31)) == "Q-2027-00002"
+        assert next_number(session, "sales.order", on=jan) == "ORD-001"
+        assert next_number(session, "sales.order", on=dt.date(2027, 6, 1)) == "ORD-002"
         assert [next_number(session, "plain") for _ in range(11)][-2:] == ["10", "11"]
-        assert next_value(session, "pipeline.quote", on=dt.date(2027, 2, 1)) == (3, 2027)
+        assert next_value(session, "sales.quote", on=dt.date(2027, 2, 1)) == (3, 2027)
     with sessions() as session:
         listed = {s.key: s for s in sequences(session)}
-        assert listed["pipeline.quote"].label == "Quotes" and listed["pipeline.quote"].next_value == 4
-        assert upcoming(session, listed["pipeline.quote"], dt.date(2027, 3, 1)) == "Q-2027-00004"
-        assert upcoming(session, listed["pipeline.quote"], dt.date(2028, 1, 1)) == "Q-2028-00001"
+        assert listed["sales.quote"].label == "Quotes" and listed["sales.quote"].next_value == 4
+        assert upcoming(session, listed["sales.quote"], dt.date(2027, 3, 1)) == "Q-2027-00004"
+        assert upcoming(session, listed["sales.quote"], dt.date(2028, 1, 1)) == "Q-2028-00001"
     assert format_number("", 5, True, 2026, 42) == "2026-00042"
     assert format_number("Q", 5, True, 2026, 123456) == "Q-2026-123456"  # more than `digits`: no truncation
 

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from voronka.core import custom_fields as cf
 from voronka.core import custom_fields_admin as cfa
+from voronka.core.custom_fields_card import card_context
 from voronka.core.custom_fields_index import value_count
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
@@ -238,28 +239,6 @@ async def field_delete(request: Request) -> Response:
 
 
 # -- in-place editing on records ------------------------------------------------------------------------
-
-
-def card_context(
-    session: Any, kind: Any, record: Any, viewer: Any, *, editing: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    """What the ``card`` macro of ``_custom_fields.html`` shows for one record (plugins call it too)."""
-    fields = cf.definitions(session, kind.name)
-    custom = getattr(record, "custom", None) or {}
-    ctx: dict[str, Any] = {
-        "kind": kind.name,
-        "id": record.id,
-        "version": getattr(record, "version", ""),
-        "rows": [(f, cf.format_value(f, custom.get(f.key))) for f in fields],
-        "values": cf.form_values(fields, custom),
-        "can_edit": kind.may_edit(viewer),
-        "editing": editing,
-        "error": None,
-        "url": f"/records/{kind.name}/{record.id}/fields",
-        "record_url": kind.url_for(record.id),
-    }
-    ctx.update(extra)
-    return ctx
 
 
 def _record(request: Request, *, edit: bool = False) -> tuple[Any, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from voronka.core.ids import existing_owner, parse_count, parse_ids
 from voronka.core.models_records import AuditEntry
-from voronka.plugins.contacts.ids import existing_owner, parse_count, parse_ids
 
 JUNK = ("abc", "-1", "99999999999", "", "²")
 
