@@ -400,7 +400,9 @@ def test_a_disabled_plugins_jobs_do_not_run(runtime):
     job_id = queue(runtime, "jobtest.count", {"total": 1})
     keys = set(make_runner(runtime).definitions())
     assert "core.outbox" in keys and not any(k.startswith("jobtest.") for k in keys)
-    assert sorted(make_runner(runtime).run_due_once()) == ["core.jobs_prune", "core.outbox_prune", "core.recycle_purge"]
+    ran = make_runner(runtime).run_due_once()  # installed plugins' periodic jobs (pipeline's snapshot) run too
+    assert {"core.jobs_prune", "core.outbox_prune", "core.recycle_purge"} <= set(ran)
+    assert not any(k.startswith("jobtest.") for k in ran)
     assert job_row(runtime, job_id).status == "pending"
 
 
