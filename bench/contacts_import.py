@@ -11,7 +11,8 @@ English names, e-mails, +380 phones (a few written the local way, "067 …"), ci
 pool of about 2,000 company names (so the import creates those organisations and links people to them). One
 row in a hundred repeats an earlier person's e-mail under another spelling of the name (a duplicate the
 matcher must find). It runs the import in-process exactly as the job does (``run_import``: time-sized
-batches, each one write transaction through ``save_batch`` with audit entries and events) and reports the
+batches, each one write transaction through ``save_batch`` with audit entries and events; the garbage collector
+tuned as in the worker, ``web.tuning``) and reports the
 total time, rows per second, the CPU time of the import's thread and of the whole process (the other user's
 saves run in it too), the number of batches, the longest write transaction (every transaction that wrote,
 BEGIN to COMMIT) and the latencies of a second thread that plays another user saving a person every 50 ms.
@@ -46,12 +47,14 @@ from voronka.plugins.contacts.seed_companies import EN_BRANDS, EN_LINES, UK_BRAN
 from voronka.plugins.contacts.seed_names import EN_FEMALE, EN_MALE, EN_SURNAMES, UK_FEMALE, UK_MALE, UK_SURNAMES
 from voronka.plugins.contacts.seed_places import UA, ua_mobile
 from voronka.web.app import create_app
+from voronka.web.tuning import tune_gc
 
 HEADER = ["First name", "Last name", "E-mail", "Phone", "City", "Company"]
 MAPPING = ["first_name", "last_name", "primary_email", "primary_phone", "city", "employer"]
 COMPANIES = 2000
 REPEAT_EVERY = 100
 REPEAT_BACK = 6000
+TUNED: list[bool] = []
 """A repeated person comes from at least this many rows back: further than one batch (at most 5,000 rows),
 so it is found in the database, not among the batch's own rows."""
 EN_CITIES = ("London", "Manchester", "New York", "Chicago", "Toronto", "Warsaw", "Berlin")
@@ -131,7 +134,10 @@ class OtherUser(threading.Thread):
 def run(engine: str, n: int, mode: str, profile: str = "") -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="voronka-bench-contacts-import-"))
     with bench_database(engine, workdir, []) as url:
-        app = create_app(settings_for(url, workdir, []))
+        settings = settings_for(url, workdir, [])
+        app = create_app(settings)
+        if not TUNED:  # as the worker and the server that run the import job do, once per process
+            TUNED.append(tune_gc(settings))
         runtime = app.state.voronka
         kind = runtime.record_kinds["person"]
         with write_transaction(runtime.sessions) as session:

@@ -75,7 +75,7 @@ def seed(settings: Settings, scale: int) -> None:
     app = create_app(settings)
     runtime = app.state.voronka
     with write_transaction(runtime.sessions) as session:
-        ctx = SeedContext(engine=runtime.engine, session=session, scale=scale)
+        ctx = SeedContext(engine=runtime.engine, session=session, scale=scale, host=runtime.host)
         seed_core.seed_core(ctx)
         runtime.host.call_ordered("seed", ctx=ctx)
     runtime.engine.dispose()

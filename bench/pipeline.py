@@ -17,7 +17,8 @@ PostgreSQL); the funnel and forecast sums are computed by the same functions the
 ``--pg-database``) is seeded once; a later run goes straight to timing.
 
 **What is timed**, warm, in-process (direct ASGI calls; median and p95 of ``--repeat`` after a warm-up),
-wall and CPU milliseconds: ``GET /pipeline/board`` for the sales person with the most deals; ``GET
+wall and CPU milliseconds: ``GET /pipeline/board`` for the sales person with the most open deals (their
+"mine" includes their team's queue: the board reads the owner's and the queue's board index); ``GET
 /pipeline/funnel`` and ``GET /pipeline/forecast`` for the top manager (everyone is under them) over all
 close dates and this fiscal year; the funnel and forecast figures alone (no HTML); and a card move,
 ``writes.save`` of ``stage_id`` in its own write transaction (audit, rules, events, sums), a different

@@ -102,6 +102,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+APP_INFO = "voronka.runtime"
+"""``Session.info`` key under which the web app's sessions carry the app's runtime (set by ``create_app``)."""
+
+
+def runtime_of(session: Session) -> Any:
+    """The runtime (record kinds, plugin host, settings store) of the app whose sessionmaker made
+    ``session``, or None for a session made elsewhere. Code that has only a session — an outbox event
+    handler, a before_save rule — reaches the registered record kinds this way."""
+    return session.info.get(APP_INFO)
+
+
 class FairWriteLock:
     """The writers of one SQLite database in this process take turns, first come, first served.
 

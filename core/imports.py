@@ -5,13 +5,19 @@ mode. :func:`create_import` reads the header and suggests a mapping, :func:`prev
 with per-cell errors, :func:`start_import` queues the job, and :func:`run_import` (the job, and the CLI
 in-process) writes the rows in batches:
 
-- every batch is one short write transaction, sized by time (about :data:`TARGET_SECONDS`), so on SQLite
-  other people's saves wait at most that long;
+- every batch is one short write transaction, sized by its CPU time (about :data:`TARGET_SECONDS`), so on
+  SQLite other people's saves wait about that long, and a loaded machine does not shrink the batches;
 - records go through :func:`voronka.core.writes.save_batch`: ``before_save``, validation, custom fields,
-  audit entries with source "import" and events, exactly as a form would;
+  audit entries with source "import" and events, exactly as a form would (new records of a model its plugin
+  registered go in as one executemany: :mod:`.imports_bulk`);
 - the import's counters and ``next_row`` commit in the same transaction as the batch, so a worker killed
   mid-batch leaves nothing half-written and the retried job resumes after the last committed batch;
-- duplicates are found by the kind's duplicate matcher: skip, fill empty fields only, update, or create;
+- duplicates are found by the kind's duplicate matcher, once per batch: skip, fill empty fields only,
+  update, or create. A matcher (``RecordKind.duplicates_many``) may also offer ``within(session, rows)``
+  (for each new row, the earlier rows of the batch it matches: the batch is then written in parts, each
+  matched against the database holding the ones before, with no second look after writing) and
+  ``prepare(session, rows)`` (work that needs no write, done before the write transaction in a read-only
+  session; contacts normalises e-mails and phones there);
 - a dry run does all of it inside a savepoint it rolls back: counts and per-row errors, nothing written.
 
 Two generic extension points, both on the record kind: a *row source* (``RecordKind.import_sources``)
@@ -49,13 +55,17 @@ from .writes import live_ids, save_batch
 
 JOB_KEY = "core.import"
 JOB_ATTEMPTS = 5
-TARGET_SECONDS = 0.08
-"""How long one batch's write transaction should take on SQLite (one writer at a time: everybody else's
-saves wait for it, at most this long, since writers of the process queue in turn: ``FairWriteLock``); the
-batch size follows the measured time, staying well under the 200 ms the issue allows."""
-TARGET_SECONDS_CONCURRENT = 0.5
-"""The same on PostgreSQL, where a batch blocks nobody (its rows are new): fewer, larger transactions."""
-FIRST_BATCH, MIN_BATCH, MAX_BATCH = 50, 5, 5000
+TARGET_SECONDS = 0.1
+"""CPU time one batch's write transaction should take on SQLite (one writer at a time: everybody else's
+saves wait for it, since writers of the process queue in turn: ``FairWriteLock``). The batch size follows
+the batch's measured CPU time (the import's thread: Python and SQLite's own work), not its wall time, which
+on a machine shared with other work grows with theirs: a batch shrunk for that pays its commit and
+lookups over fewer rows, and the import slows down the more the machine is loaded. Idle, a batch's write
+transaction takes about this long; loaded, longer in wall time, not in work."""
+TARGET_SECONDS_CONCURRENT = 0.1
+"""The same on PostgreSQL (the server's share of the work is not in the thread's CPU time)."""
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 100, 50, 5000
+"""A batch has at least ``MIN_BATCH`` rows however slow a row is (a floor: per-batch costs stay small)."""
 ANALYZE_AT = (5_000, 50_000, 500_000)
 """Rows after which an import on PostgreSQL refreshes the planner's statistics (see ``_refresh_statistics``)."""
 SQLITE_GAP, SQLITE_GAP_SHARE = 0.005, 0.1
@@ -427,23 +437,47 @@ def convert(plan: _Plan, row: Row) -> Prepared:
 
 
 def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful: bool = False) -> list[Result]:
-    """Write one batch of a record kind's rows; returns a result per row."""
+    """Write one batch of a record kind's rows; returns a result per row.
+
+    When the kind's matcher can tell duplicates among the batch's own new rows (``duplicates_many.within``),
+    the rows before the first such row are written first and the rest is matched again (against the
+    database, which then holds the earlier rows), as often as needed: the outcome of writing the rows one
+    by one, in a matcher call or so per batch. Without it, the created rows are matched once more after
+    writing and a batch with duplicates among them is written again row by row (``_InBatchDuplicate``)."""
     if careful:
         found: list[Result] = []
         for row in rows:
-            found += _kind_batch(session, plan, [row])
+            found += _kind_part(session, plan, [row])[0]
         return found
+    results: list[Result] = []
+    while rows:
+        done, rows = _kind_part(session, plan, rows)
+        results += done
+    return results
+
+
+def _kind_part(session: Session, plan: _Plan, rows: list[Prepared]) -> tuple[list[Result], list[Prepared]]:
+    """Write ``rows`` up to the first that duplicates an earlier new row of them; (results, rows left)."""
     kind = plan.kind
     assert kind is not None
     results: dict[int, Result] = {}
     explicit = [r.record_id for r in rows if r.record_id is not None and not r.errors]
     matches: dict[int, list[int]] = {}
+    within = getattr(kind.duplicates_many, "within", None)
+    rest: list[Prepared] = []
     if plan.mode != "create" and kind.duplicates is not None:
         asked = [row for row in rows if row.record_id is None and not row.errors]
         found = _duplicates(session, kind, [dict(row.values) for row in asked])
         matches = {row.number: ids for row, ids in zip(asked, found, strict=True)}
         live = set(_visible(session, kind, None, sorted({i for ids in matches.values() for i in ids})))
         matches = {number: [i for i in ids if i in live] for number, ids in matches.items()}
+        if within is not None:
+            new = [row for row in asked if not matches[row.number]]
+            earlier = within(session, [dict(row.values) for row in new])
+            first = next((row for row, ids in zip(new, earlier, strict=True) if ids), None)
+            if first is not None:
+                cut = rows.index(first)
+                rows, rest = rows[:cut], rows[cut:]
     check = set(explicit) | ({i for ids in matches.values() for i in ids} if plan.mode in ("update", "fill") else set())
     visible = set(_visible(session, kind, plan.user, sorted(check))) if check else set()
     writes: list[tuple[Prepared, int | None, dict[str, Any]]] = []
@@ -492,7 +526,7 @@ def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful:
             results[row.number] = Result(row.number, outcome.outcome, outcome.record_id, row.note)
             if outcome.outcome == "created":
                 created.append((row, outcome.record_id))  # type: ignore[arg-type]
-    if plan.mode != "create" and kind.duplicates is not None and len(created) > 1:
+    if plan.mode != "create" and kind.duplicates is not None and within is None and len(created) > 1:
         made: set[int] = set()
         for (_row, record_id), ids in zip(created, _duplicates(session, kind, [dict(r.values) for r, _i in created]),
                                           strict=True):  # fmt: skip
@@ -502,7 +536,7 @@ def _kind_batch(session: Session, plan: _Plan, rows: list[Prepared], *, careful:
     written = [(row, results[row.number].record_id) for row, _rid, _vals in writes
                if results[row.number].outcome != "failed"]  # fmt: skip
     _after(session, plan, [(row.number, rid, row.extras) for row, rid in written if rid is not None], final=False)
-    return [results[r.number] for r in rows]
+    return [results[r.number] for r in rows], rest
 
 
 def _hidden_references(session: Session, plan: _Plan, rows: list[tuple[Prepared, dict[str, Any]]]) -> dict[int, str]:
@@ -554,7 +588,10 @@ def _field_label(plan: _Plan, key: str) -> str:
 
 
 def _with_owner(kind: RecordKind, plan: _Plan, values: dict[str, Any]) -> dict[str, Any]:
-    """New records belong to the person importing unless the file names an owner or a team."""
+    """New records belong to the person importing unless the file names an owner or a team; the kind's
+    ``import_defaults`` fill what the file leaves out (a lead's channel is "import")."""
+    if kind.import_defaults:
+        values = {**kind.import_defaults, **values}
     writable = kind.writable
     if "owner_user_id" in writable and "owner_user_id" not in values and "owner_team_id" not in values:
         return {**values, "owner_user_id": plan.user.id}
@@ -686,9 +723,10 @@ def _run_batches(
         if should_stop is not None and should_stop():
             raise ImportInterrupted(f"import #{import_id} stopped at row {done}; it resumes there")
         batch = [convert(plan, row) for row in _take(rows, size)]
-        began = time.perf_counter()
+        _prepare(sessions, plan, batch)
+        began, cpu = time.perf_counter(), time.thread_time()
         state = _commit_batch(sessions, plan, batch, done)
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.thread_time() - cpu
         if state is None:  # cancelled, finished elsewhere, or another process moved on
             break
         if not single_writer and any(done < mark <= state.next_row for mark in ANALYZE_AT):
@@ -698,12 +736,27 @@ def _run_batches(
             progress(state)
         if not batch:
             break
-        ideal = size * target_seconds / max(elapsed, 1e-4)
-        size = int(max(MIN_BATCH, min(MAX_BATCH, (size + ideal) / 2)))
+        # sized by the batch's own CPU time: on a loaded machine its wall time grows with other people's
+        # work, and shrinking the batch for that only adds per-batch costs (a commit, the lookups)
+        ideal = size * target_seconds / max(cpu, 1e-4)
+        size = int(min(MAX_BATCH, max(MIN_BATCH, (size + ideal) / 2)))
         if single_writer:
             # SQLite has one writer; this process's writers queue in turn, but another process's poll
             # (up to 100 ms apart): leave them a gap, or back-to-back batches would starve them
             time.sleep(max(SQLITE_GAP, elapsed * SQLITE_GAP_SHARE))
+
+
+def _prepare(sessions: sessionmaker[Session], plan: _Plan, batch: list[Prepared]) -> None:
+    """Let the kind's matcher do what needs no write before the batch's write transaction begins
+    (``duplicates_many.prepare(session, rows)``: contacts normalises e-mails and phones, which its checks and
+    rules inside then find done), in a read-only session: the write lock is held that much shorter."""
+    kind = plan.kind
+    prepare = getattr(kind.duplicates_many, "prepare", None) if kind is not None else None
+    rows = [row.values for row in batch if not row.errors]
+    if prepare is None or not rows:
+        return
+    with sessions() as session:
+        prepare(session, rows)
 
 
 def _refresh_statistics(sessions: sessionmaker[Session]) -> None:

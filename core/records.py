@@ -72,7 +72,8 @@ class RecordKind:
     what is written once the batch's records exist: links to other records, say). ``import_sources`` maps
     a name to a *row source* that reads another file format into rows for this kind
     (:data:`~voronka.core.imports.RowSource`; ``create_import(..., source=name)``). Both are offered only
-    while the kind's plugin is enabled.
+    while the kind's plugin is enabled. ``import_defaults`` are values a new record gets from an import when
+    the file has no column for them.
 
     ``view_permission`` and ``edit_permission`` are what core's generic pages for the kind's records
     (attachments, custom fields edited in place, history, export, import, recycle bin) require on top of
@@ -101,6 +102,7 @@ class RecordKind:
     import_sources: Mapping[str, Callable[[bytes, dict[str, Any]], Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    import_defaults: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     plugin: str = ""
     host: Any = field(default=None, repr=False, compare=False)
     registry: Any = field(default=None, repr=False, compare=False)

@@ -90,6 +90,9 @@ class SeedContext:
     language: str = "en"
     progress: Callable[[str], None] | None = None
     rows: int = 0
+    host: Any = None
+    """The plugin host, for a seed that goes through another plugin's services (leads qualifies through
+    its outcomes, pipeline's among them); None where a caller seeds without an app."""
 
     @overload
     def bulk_insert(

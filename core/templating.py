@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import logging
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,71 @@ def format_money(value: Any, currency: str | None = None, *, whole: bool = False
     minor, code = (value, currency or "") if currency is not None else (value.minor, value.currency)
     from .types import currency_exponent
 
-    amount = Decimal(minor).scaleb(-currency_exponent(code))
+    exponent = currency_exponent(code)
+    language = i18n.current_language.get()
+    shape = _money_shape(language, code, exponent, whole) if isinstance(minor, int) and minor >= 0 else None
+    if shape is not None:
+        return shape.apply(minor)
+    amount = Decimal(minor).scaleb(-exponent)
     if whole:
         amount = amount.to_integral_value()
-    locale, pattern = _money_pattern(i18n.current_language.get(), whole)
+    locale, pattern = _money_pattern(language, whole)
     return pattern.apply(amount, locale, currency=code, currency_digits=not whole)
+
+
+@dataclass(frozen=True)
+class _MoneyShape:
+    """How a locale writes a non-negative amount of one currency, read off Babel's own output once: the
+    text around the number, the group and decimal symbols. Formatting with it is string work only (Babel
+    costs tens of microseconds per amount; a board shows hundreds)."""
+
+    prefix: str
+    suffix: str
+    group: str
+    decimal: str
+    exponent: int
+    whole: bool
+
+    def apply(self, minor: int) -> str:
+        units, cents = divmod(minor, 10**self.exponent) if self.exponent else (minor, 0)
+        if self.whole and self.exponent:  # Decimal.to_integral_value rounds half to even; so does this
+            half = 10**self.exponent
+            units += 1 if cents * 2 > half or (cents * 2 == half and units % 2) else 0
+        digits = str(units)
+        head = len(digits) % 3 or 3
+        grouped = self.group.join([digits[:head], *(digits[i : i + 3] for i in range(head, len(digits), 3))])
+        if not self.whole and self.exponent:
+            grouped += self.decimal + str(cents).rjust(self.exponent, "0")
+        return self.prefix + grouped + self.suffix
+
+
+@functools.lru_cache(maxsize=256)
+def _money_shape(language: str, code: str, exponent: int, whole: bool) -> _MoneyShape | None:
+    """The shape of ``code`` amounts in ``language``, or None where the probe shows the locale writes them
+    in a way the shape cannot (other grouping, other digits): those amounts go through Babel."""
+    locale, pattern = _money_pattern(language, whole)
+    probe_minor = 1234567 * 10**exponent + (10**exponent - 1 if exponent and not whole else 0)
+    probe = Decimal(probe_minor).scaleb(-exponent)
+    if whole:
+        probe = probe.to_integral_value()
+    text = pattern.apply(probe, locale, currency=code, currency_digits=not whole)
+    start, end = text.find("1"), text.find("567")
+    if start < 0 or end < 0:
+        return None
+    group = text[start + 1 : text.find("234", start)]
+    after = end + 3
+    decimal = ""
+    if not whole and exponent:
+        decimal = text[after : text.find("9" * exponent, after)]
+        after += len(decimal) + exponent
+    shape = _MoneyShape(text[:start], text[after:], group, decimal, exponent, whole)
+    for check in (0, 5, 99, 150, 250, 1000, 123456789, probe_minor):  # it must agree with Babel, or it is not used
+        amount = Decimal(check).scaleb(-exponent)
+        if whole:
+            amount = amount.to_integral_value()
+        if shape.apply(check) != pattern.apply(amount, locale, currency=code, currency_digits=not whole):
+            return None
+    return shape
 
 
 @functools.lru_cache(maxsize=64)

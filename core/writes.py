@@ -38,6 +38,7 @@ from .errors import StaleRecord, ValidationError
 from .events import emit_many
 from .i18n import gettext as _
 from .i18n import ngettext
+from .imports_bulk import insert_records, registered
 from .models_records import AuditEntry
 from .records import RecordKind, Ref, _column_attrs
 from .seeding import insert_many
@@ -47,6 +48,10 @@ SOURCES = ("form", "bulk", "import", "api")
 _MEMO = "voronka.batch_memo"
 CHUNK = 1000
 """Ids per SELECT … IN (…): well under SQLite's parameter limit, few round trips on PostgreSQL."""
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types :func:`json_safe` returns as they are (a float may be NaN: it takes the long way)."""
 
 
 def json_safe(value: Any) -> Any:
@@ -307,11 +312,11 @@ def snapshot(kind: RecordKind, record: Any, custom_keys: Iterable[str] | None = 
     kind has, archived ones included, so :func:`~voronka.core.audit.as_of` answers them too).
     ``custom_keys`` are the kind's field keys when the caller looked them up once for many records."""
     loaded = record.__dict__  # the loaded values: reading them past the ORM's descriptors is half the cost
-    found = {
-        name: json_safe(loaded[name] if name in loaded else getattr(record, name))
-        for name in kind.audited_fields
-        if name != "custom"
-    }
+    found = {}
+    for name in kind.audited_fields:
+        if name != "custom":
+            value = loaded[name] if name in loaded else getattr(record, name)
+            found[name] = value if type(value) in _PLAIN else json_safe(value)  # most are text or None
     custom = getattr(record, "custom", None)
     if custom is not None:
         if custom_keys is None:
@@ -402,9 +407,10 @@ def live_ids(session: Session, kind: RecordKind, ids: Sequence[int]) -> set[int]
     return found
 
 
-def _create(session: Session, kind: RecordKind, cleaned: dict[str, Any], context: _Context) -> Any:
+def _create(session: Session, kind: RecordKind, cleaned: dict[str, Any], context: _Context, add: bool = True) -> Any:
     """A new record with ``cleaned`` values, refused or adjusted by ``before_save``, added to the session
-    (not flushed: a batch flushes once); its audit rows are made from what it holds after the flush."""
+    (not flushed: a batch flushes once; ``add`` False leaves it out, for the bulk path of a model whose
+    rules need not see it there); its audit rows are made from what it holds after the flush."""
     cleaned, custom = _custom(session, kind, cleaned)
     record = kind.model()
     for name, value in {**cleaned, **_derived(kind, cleaned)}.items():
@@ -415,7 +421,8 @@ def _create(session: Session, kind: RecordKind, cleaned: dict[str, Any], context
     changes = {name: (None, value) for name, value in cleaned.items()}
     changes.update({custom_fields.PREFIX + k: (None, v) for k, v in custom.items()})
     _before_save(session, kind, record, changes, context.actor_id)
-    session.add(record)
+    if add:
+        session.add(record)
     context.add(record, "create", None)
     return record
 
@@ -524,17 +531,19 @@ class _Context:
             ]  # fmt: skip
             custom_index.write_index(session, self.kind.name, index)
         keys = tuple(custom_fields.by_key(session, self.kind.name)) if custom_fields.has_custom(self.kind) else ()
+        prefix = f"{self.kind.plugin}.{self.kind.name}"
+        created, updated = f"{prefix}_created", f"{prefix}_updated"
         for record, action, listed in self.changed:
-            changes = listed
-            if changes is None:  # created: one entry holds every value it was created with
+            if listed is None:  # created: one entry holds every value it was created with
                 values = {f: v for f, v in snapshot(self.kind, record, keys).items() if v is not None}
                 self.entries.append(self.row(record.id, action, "", None, values))
-                changes = {f: (None, v) for f, v in values.items()}
-            else:
-                for name, (old, new) in changes.items():
-                    self.entries.append(self.row(record.id, action, name, old, new))
-            suffix = "created" if action == "create" else "updated"
-            self.events.append((f"{self.kind.plugin}.{self.kind.name}_{suffix}", self.payload(record.id, changes)))
+                payload = self.payload(record.id, {})
+                payload["changes"] = {f: [None, v] for f, v in values.items()}  # what payload() makes of (None, v)
+                self.events.append((created, payload))
+                continue
+            for name, (old, new) in listed.items():
+                self.entries.append(self.row(record.id, action, name, old, new))
+            self.events.append((created if action == "create" else updated, self.payload(record.id, listed)))
         insert_many(session, AuditEntry, self.entries)
         for name, run in itertools.groupby(self.events, key=lambda event: event[0]):  # in order, runs batched
             emit_many(session, name, [payload for _name, payload in run], checked=True)  # plain: json_safe
@@ -588,8 +597,11 @@ def save_batch(
     returns one :class:`RowOutcome` per row, in order.
 
     Unlike :func:`save_many` a row refused by validation or ``before_save`` does not sink the others: it
-    comes back "failed" and writes nothing. A constraint the database enforces (a unique value taken) only
-    shows at the flush; then the batch is redone one savepoint per row, so only the offending rows fail.
+    comes back "failed" and writes nothing. When every row creates a record of a model registered with
+    :func:`~voronka.core.imports_bulk.bulk_creates`, the records go in as one executemany past the unit
+    of work (``before_save`` still runs per record; they come back detached): see :mod:`.imports_bulk`.
+    A constraint the database enforces (a unique value taken) only shows at the flush (or that insert);
+    then the batch is redone one savepoint per row, so only the offending rows fail.
     The caller owns the transaction and sizes the batches (keep each one short: SQLite has one writer).
     """
     _check_call(kind, source)
@@ -603,13 +615,13 @@ def save_batch(
     wanted = list(dict.fromkeys(rows[i][0] for i in cleaned if rows[i][0] is not None))
     loaded = {r.id: r for r in _load(session, kind, wanted)} if wanted else {}
 
-    def apply(indexes: list[int], context: _Context) -> None:
+    def apply(indexes: list[int], context: _Context, add: bool = True) -> None:
         touched: set[int] = set()
         for index in indexes:
             record_id = rows[index][0]
             try:
                 if record_id is None:
-                    outcomes[index] = RowOutcome("created", _create(session, kind, cleaned[index], context))
+                    outcomes[index] = RowOutcome("created", _create(session, kind, cleaned[index], context, add))
                     continue
                 record = loaded.get(record_id)
                 if record is None:
@@ -628,11 +640,16 @@ def save_batch(
 
     todo = [i for i in range(len(rows)) if outcomes[i] is None]
     context = _Context(kind, actor, source, at)
+    # new records only, of a model its plugin lets skip the unit of work: one executemany (imports_bulk)
+    bulk = registered(kind.model) if all(rows[i][0] is None for i in todo) else None
     savepoint = session.begin_nested()
     try:
         # as in save_many: the batch goes in one flush, whatever the hooks query
         with session.no_autoflush, _batch(session, kind, [cleaned[i] for i in todo], [rows[i][0] for i in todo]):
-            apply(todo, context)
+            apply(todo, context, add=bulk is None or bulk.in_session)
+        if bulk is not None:
+            made = [o.record for i in todo if (o := outcomes[i]) is not None and o.outcome == "created"]
+            insert_records(session, kind.model, [r for r in made if not _persistent(r)], bulk)
         _assign_ids(session)
         session.flush()
     except IntegrityError:
@@ -666,6 +683,11 @@ def save_batch(
             savepoint.commit()
     context.write(session)
     return [o for o in outcomes if o is not None]
+
+
+def _persistent(record: Any) -> bool:
+    """Whether the record is in the database already (a hook flushed the session on its own)."""
+    return bool(sa_inspect(record).persistent)
 
 
 def _assign_ids(session: Session) -> None:

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from voronka.core import i18n
 from voronka.core.config import Settings
-from voronka.core.db import Base, check_connection, make_engine, make_sessionmaker
+from voronka.core.db import APP_INFO, Base, check_connection, make_engine, make_sessionmaker
 from voronka.core.errors import PendingMigrations
 from voronka.core.files import attach_storage, storage_from_settings
 from voronka.core.i18n import N_
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, extra_sources: list[Any] | N
             migrator=migrator,
             settings_store=SettingsStore(),
         )
+        runtime.sessions.configure(info={APP_INFO: runtime})  # handlers with only a session reach the app
         _check_migrations(runtime)
         install_keys(engine, settings.secret_keys)  # stored secrets: a missing or wrong key stops start-up
         check_keys(engine, Base.metadata)

@@ -829,7 +829,7 @@ def run_demo(d: Deployment, scale: int, seed: int) -> None:
             return
         ctx = SeedContext(
             engine=d.engine, session=session, scale=scale, rng=random.Random(seed),
-            language=d.settings.default_language, progress=lambda line: typer.echo(f"  {line}"),
+            language=d.settings.default_language, progress=lambda line: typer.echo(f"  {line}"), host=d.host,
         )  # fmt: skip
         started = dt.datetime.now()
         summary = seed_core.seed_core(ctx)

@@ -88,6 +88,41 @@ def timeline_lines(entries: list[Any], viewer: Any) -> list[Any]:
     return lines(entries, viewer)
 
 
+def normalise_email(text: str) -> str:
+    """The form contacts compares e-mails in (leads' duplicate hints use the same)."""
+    from .points import normalise_email as normalise
+
+    return normalise(text)
+
+
+def normalise_phone(text: str, region: str = "UA") -> str:
+    """E.164, or "" when ``text`` cannot be a phone number; ``region`` for local forms (:func:`phone_region`)."""
+    from .points import normalise_phone as normalise
+
+    return normalise(text, region)
+
+
+def clean_email(text: str) -> tuple[str, str]:
+    """(display value, comparison key) of an e-mail address; ValueError with a message people understand."""
+    from .points import clean_email as clean
+
+    return clean(text)
+
+
+def clean_phone(text: str, region: str) -> tuple[str, str]:
+    """(international display form, E.164 key) of a phone number; ValueError with a message people understand."""
+    from .points import clean_phone as clean
+
+    return clean(text, region)
+
+
+def phone_region(session: Any) -> str:
+    """The company's default phone region (company settings)."""
+    from .points import phone_region as region
+
+    return region(session)
+
+
 def organisation_key(name: str) -> str:
     """The ``name_key`` an organisation called ``name`` is stored under (legal-form quotes left out), for
     finding organisations by exact name (an import linking deals to customers)."""
@@ -109,9 +144,14 @@ __all__ = [
     "RelationshipType",
     "TimelineEntry",
     "chosen_timeline_kinds",
+    "clean_email",
+    "clean_phone",
     "decode_cursor",
     "encode_cursor",
+    "normalise_email",
+    "normalise_phone",
     "organisation_key",
+    "phone_region",
     "timeline_kinds",
     "timeline_lines",
     "timeline_page",

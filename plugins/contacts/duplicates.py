@@ -146,14 +146,86 @@ def candidates_many(session: Session, kind_name: str, rows: list[dict[str, Any]]
     return found
 
 
-def person_candidates_many(session: Session, rows: list[dict[str, Any]]) -> list[list[int]]:
-    """The person kind's ``duplicates_many``: :func:`person_candidates` for an import batch."""
-    return candidates_many(session, PERSON, rows)
+class CandidatesMany:
+    """A kind's ``duplicates_many`` (:func:`candidates_many`), which also answers core's import about the
+    rows of one batch among themselves (:meth:`within`), so it needs no second look after writing them."""
+
+    def __init__(self, kind_name: str):
+        self.kind_name = kind_name
+
+    def __call__(self, session: Session, rows: list[dict[str, Any]]) -> list[list[int]]:
+        return candidates_many(session, self.kind_name, rows)
+
+    def within(self, session: Session, rows: list[dict[str, Any]]) -> list[list[int]]:
+        return candidates_within(session, self.kind_name, rows)
+
+    def prepare(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Before the batch's write transaction: normalise its e-mails and phones (the costly part of a
+        check, kept by ``points``' caches for the matcher and ``before_save`` inside it), so the write lock
+        is held for less time."""
+        for values in rows:
+            _email_keys(values)
+            _phone_keys(session, values)
 
 
-def organisation_candidates_many(session: Session, rows: list[dict[str, Any]]) -> list[list[int]]:
-    """The organisation kind's ``duplicates_many``."""
-    return candidates_many(session, ORGANISATION, rows)
+person_candidates_many = CandidatesMany(PERSON)
+"""The person kind's ``duplicates_many``: :func:`person_candidates` for an import batch."""
+organisation_candidates_many = CandidatesMany(ORGANISATION)
+"""The organisation kind's ``duplicates_many``."""
+
+
+class _Written:
+    """A row of a batch as the matcher would load it once written (:data:`_LOAD`'s columns that scoring reads)."""
+
+    __slots__ = ("first_name", "id", "last_name", "middle_name", "name", "registration_no")
+
+    def __init__(self, index: int, values: dict[str, Any]):
+        self.id = index
+        self.first_name, self.middle_name = _text(values, "first_name"), _text(values, "middle_name")
+        self.last_name, self.name = _text(values, "last_name"), _text(values, "name")
+        self.registration_no = _text(values, "registration_no")
+
+
+def candidates_within(session: Session, kind_name: str, rows: list[dict[str, Any]]) -> list[list[int]]:
+    """For each of ``rows`` (records about to be created, in order), the earlier rows (by index) it would
+    match once they were written: the same e-mail or phone key, or for an organisation a name probed by
+    the same prefixes as :func:`_organisations_named` (without its limit), scored as :func:`matches` scores.
+    Core's import writes the rows before the first one with such a match first and asks again for the rest,
+    so that row is matched against the database as if the batch had been written row by row. The people
+    an organisation named in a row has are not looked at: the batch's people have no ties yet."""
+    if len(rows) < 2:
+        return [[] for _row in rows]
+    keys = [(_email_keys(values), _phone_keys(session, values)) for values in rows]
+    owners: dict[tuple[str, str], list[int]] = {}
+    prefixes: list[list[str]] = []
+    alt_keys: list[str] = []
+    if kind_name == ORGANISATION:
+        for values in rows:
+            name = _text(values, "name") or _text(values, "legal_name")
+            word = _first_word(name)
+            prefixes.append(prefix_variants(word, min(len(word), ORG_PREFIX)) if word else [])
+            alt_keys.append(search_key(bare_organisation_name(name)))  # the stored alt_key: parties.keys_for
+    found: list[list[int]] = []
+    for index, (values, (emails, phones)) in enumerate(zip(rows, keys, strict=True)):
+        hits: dict[int, str] = {}
+        for key in sorted(phones):
+            hits.update({i: PHONE for i in owners.get(("phone", key), ())})
+        for key in sorted(emails):
+            hits.update({i: EMAIL for i in owners.get(("email", key), ())})
+        candidates = set(hits)
+        if prefixes and prefixes[index]:
+            candidates.update(i for i in range(index) if any(alt_keys[i].startswith(p) for p in prefixes[index]))
+        if candidates:
+            earlier = [_Written(i, rows[i]) for i in sorted(candidates)]
+            shapes = {row.id: _shape(kind_name, row) for row in earlier}
+            found.append(sorted(m.party_id for m in _scored(kind_name, values, earlier, hits, shapes)))
+        else:
+            found.append([])
+        for key in emails:
+            owners.setdefault(("email", key), []).append(index)
+        for key in phones:
+            owners.setdefault(("phone", key), []).append(index)
+    return found
 
 
 def _scored(
@@ -607,6 +679,7 @@ __all__ = [
     "Match",
     "at_org_type_ids",
     "candidates_many",
+    "candidates_within",
     "hints",
     "matches",
     "organisation_candidates",

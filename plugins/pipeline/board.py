@@ -32,6 +32,7 @@ from voronka.core.writes import save
 
 from . import board_query as bq
 from . import deal_filters
+from .card_markup import card_html
 from .deal_filters import PERIODS, DealFilter
 from .kinds import EDIT, VIEW
 from .models import LOST, NAME_MAX, OPEN
@@ -110,23 +111,25 @@ class Board:
 
     def cards(self, rows: list[Any]) -> list[bq.Card]:
         labels = bq.owner_labels(db(self.request), rows)
-        return bq.cards(rows, labels, self.stages, self.today)
-
-    def columns(self) -> list[bq.Column]:
-        if self.pipeline is None:
-            return []
-        session, viewer = db(self.request), user(self.request)
-        figures = self.figures()
-        found, ids_by_stage = [], {}
-        for stage in self.pipeline.open_stages:
-            ids, more = bq.column_ids(session, viewer, self.flt, self.pipeline, stage, self.today, self.limit)
-            ids_by_stage[stage.id] = ids
-            found.append(bq.Column(stage, figures[stage.id], more=more))
-        rows = bq.rows_by_id(session, [i for ids in ids_by_stage.values() for i in ids])  # one query for all cards
-        by_id = {c.id: c for c in self.cards(rows)}
-        for column in found:
-            column.cards = [by_id[i] for i in ids_by_stage[column.stage.id] if i in by_id]
+        found = bq.cards(rows, labels, self.stages, self.today)
+        can_edit = user(self.request).can(EDIT)
+        for card in found:
+            card.html = card_html(card, can_edit)
         return found
+
+    def columns_and_zones(self) -> tuple[list[bq.Column], list[tuple[StageInfo, bq.Figures]]]:
+        """The whole board in five queries: column sums, won/lost sums, rates, the cards, their owners."""
+        if self.pipeline is None:
+            return [], []
+        session, viewer = db(self.request), user(self.request)
+        start, end, _label = self.zone_period()
+        figures, zones = bq.board_figures(session, viewer, self.flt, self.pipeline, self.today, self.base, start,
+                                          end)  # fmt: skip
+        shown = bq.board_cards(session, viewer, self.flt, self.pipeline, self.today, self.limit)
+        by_id = {c.id: c for c in self.cards([row for rows, _more in shown.values() for row in rows])}
+        columns = [bq.Column(stage, figures[stage.id], [by_id[row.id] for row in shown[stage.id][0]],
+                             shown[stage.id][1]) for stage in self.pipeline.open_stages]  # fmt: skip
+        return columns, [(s, zones[s.id]) for s in self.pipeline.stages if s.id in zones]
 
     def context(self, **extra: Any) -> dict[str, Any]:
         viewer = user(self.request)
@@ -152,9 +155,9 @@ class Board:
 
 def _page_context(board: Board, **extra: Any) -> dict[str, Any]:
     session, viewer = db(board.request), user(board.request)
-    zones = board.zones() if board.pipeline else []
+    columns, zones = board.columns_and_zones()
     return board.context(
-        columns=board.columns(),
+        columns=columns,
         zones=zones,
         zone_label=board.zone_period()[2],
         owner_options=deal_filters.owner_options(session, viewer),

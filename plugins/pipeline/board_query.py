@@ -1,13 +1,17 @@
 """What the board reads: per-column counts and totals, the cards of a column, the won/lost zones, one card.
 
-Every read is SQLAlchemy Core under a :class:`~.deal_filters.DealFilter` (so under the viewer's visibility)
-and walks the board indexes of :mod:`.models`: one grouped query for every column's figures, one short
-ordered query per column for its cards, one grouped query per closed outcome for the zones. Nothing here
-loads ORM objects: a board of 250 cards is read in a few milliseconds.
+Every read is SQLAlchemy Core under a :class:`~.deal_filters.DealFilter` (so under the viewer's visibility);
+nothing here loads ORM objects. A whole board is five queries (:func:`board_figures`, :func:`board_cards`,
+:func:`owner_labels`): the open columns' sums grouped by stage and currency, the won and lost zones' sums
+grouped by stage, currency and close day, the rates both convert with, the first cards of every column
+ranked per stage in one statement, and the owners' names. The filter's deals are the UNION ALL of its
+:meth:`~.deal_filters.DealFilter.branches` ("mine" with team queues: the viewer's, then the queues'), each a
+range of one owner's board index, which covers what the sums and the ranking read (pipeline_0005).
 
 Money: a column's total and weighted total are in the base currency, each currency's sum converted once at
 the latest rate (open deals); the zones convert each close day's sum at that day's rate. When a rate is
-missing the column keeps its per-currency sums and names the currencies it could not convert.
+missing the column keeps its per-currency sums and names the currencies it could not convert. Amounts are
+written by core's ``money`` filter function (:func:`voronka.core.templating.format_money`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import and_, case, func, select
+from markupsafe import Markup
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from voronka.core import i18n
@@ -30,7 +35,7 @@ from voronka.core.i18n import ngettext
 from voronka.core.models import Team, User
 from voronka.core.models_company import ExchangeRate
 from voronka.core.templating import format_money
-from voronka.core.types import Money, currency_exponent, utcnow
+from voronka.core.types import Money, utcnow
 from voronka.plugins.contacts.api import Party
 
 from .deal_filters import DealFilter
@@ -77,6 +82,8 @@ class Card:
     amount_text: str = ""
     close_text: str = ""
     days_text: str = ""
+    html: Markup = field(default_factory=Markup)
+    """The card's markup (:mod:`.card_markup`), set by the board for its viewer."""
 
 
 @dataclass
@@ -101,29 +108,27 @@ class Column:
 
 def rate_book(session: Session, currencies: set[str], start: dt.date | None = None,
               end: dt.date | None = None) -> RateBook:  # fmt: skip
-    """The rates a board converts with: per currency the one in force on ``start`` (default today) and any
-    dated after it up to ``end`` (exclusive) or today. ``RateBook.load`` would read every rate ever stored
-    (two years of daily rates: 1,500 rows, 7 ms, three times a board)."""
+    """The rates a board converts with, in one query: per currency the one in force on ``start`` (default
+    today) and any dated after it up to ``end`` (exclusive) or today. ``RateBook.load`` would read every
+    rate ever stored (two years of daily rates: 1,500 rows, 7 ms, three times a board)."""
     company = company_settings(session)
     today = company.today()
     first = min(start or today, today)
     last = min(end - dt.timedelta(days=1), today) if end is not None else today
-    rates: dict[str, list[tuple[dt.date, Decimal]]] = {}
-    for code in sorted({c.upper() for c in currencies if c} - {company.base_currency}):
-        rows = list(session.execute(
-            select(ExchangeRate.valid_on, ExchangeRate.rate)
-            .where(ExchangeRate.currency == code, ExchangeRate.valid_on <= first)
-            .order_by(ExchangeRate.valid_on.desc()).limit(1)
-        ))  # fmt: skip
+    wanted = sorted({c.upper() for c in currencies if c} - {company.base_currency})
+    rates: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    if wanted:
+        columns = (ExchangeRate.currency, ExchangeRate.valid_on, ExchangeRate.rate)
+        parts = [select(*columns).where(ExchangeRate.currency == code, ExchangeRate.valid_on <= first)
+                 .order_by(ExchangeRate.valid_on.desc()).limit(1).subquery() for code in wanted]  # fmt: skip
+        queries = [select(*part.c) for part in parts]
         if last > first:
-            rows += list(session.execute(
-                select(ExchangeRate.valid_on, ExchangeRate.rate)
-                .where(ExchangeRate.currency == code, ExchangeRate.valid_on > first, ExchangeRate.valid_on <= last)
-                .order_by(ExchangeRate.valid_on)
-            ))  # fmt: skip
-        if rows:
-            rates[code] = [(on, Decimal(rate)) for on, rate in rows]
-    return RateBook(company.base_currency, rates, today)
+            queries.append(select(*columns).where(ExchangeRate.currency.in_(wanted), ExchangeRate.valid_on > first,
+                                                  ExchangeRate.valid_on <= last))  # fmt: skip
+        rows = session.execute(union_all(*queries) if len(queries) > 1 else queries[0]).all()
+        for code, on, rate in sorted(rows, key=lambda row: (row[0], row[1])):
+            rates[code].append((on, Decimal(rate)))
+    return RateBook(company.base_currency, dict(rates), today)
 
 
 def _half_even(value: Decimal) -> int:
@@ -135,32 +140,63 @@ def open_filter(flt: DealFilter, pipeline: PipelineInfo) -> DealFilter:
     return replace(flt, pipeline_id=pipeline.id, status=OPEN)
 
 
-def column_figures(
-    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date, base: str,
+def deals(flt: DealFilter, viewer: Any, today: dt.date, columns: list[Any], *extra: Any) -> Any:
+    """The filter's deals with ``columns``, as a subquery: the UNION ALL of the filter's
+    :meth:`~.deal_filters.DealFilter.branches` (so each part reads one owner index)."""
+    parts = [select(*columns).where(*branch, *extra) for branch in flt.branches(viewer, today)]
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("deals")
+
+
+def open_sums(
+    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date,
     only: set[int] | None = None,
-) -> dict[int, Figures]:  # fmt: skip
-    """Count, total and weighted total of every open column (or of the stages in ``only``: a move reads
-    the two columns it changed), by stage id, in one grouped query."""
-    where = open_filter(flt, pipeline).clauses(viewer, today)
-    if only is not None:
-        where.append(Opportunity.stage_id.in_(sorted(only)))
-    rows = session.execute(
+) -> list[Any]:  # fmt: skip
+    """(stage, currency, count, total, amount × probability) of the open columns (or of the stages in
+    ``only``: a move reads the two columns it changed), in one grouped query."""
+    extra = [Opportunity.stage_id.in_(sorted(only))] if only is not None else []
+    columns = [Opportunity.stage_id, Opportunity.amount_currency, Opportunity.amount_minor, Opportunity.probability]
+    found = deals(open_filter(flt, pipeline), viewer, today, columns, *extra)
+    return session.execute(
         select(
-            Opportunity.stage_id,
-            Opportunity.amount_currency,
+            found.c.stage_id,
+            found.c.amount_currency,
             func.count(),
-            func.sum(Opportunity.amount_minor),
-            func.sum(Opportunity.amount_minor * Opportunity.probability),
-        )
-        .where(*where)
-        .group_by(Opportunity.stage_id, Opportunity.amount_currency)
+            func.sum(found.c.amount_minor),
+            func.sum(found.c.amount_minor * found.c.probability),
+        ).group_by(found.c.stage_id, found.c.amount_currency)
     ).all()
-    book = rate_book(session, {row[1] for row in rows if row[1]})
+
+
+def figures_of(book: RateBook, pipeline: PipelineInfo, rows: list[Any], base: str,
+               only: set[int] | None = None) -> dict[int, Figures]:  # fmt: skip
+    """Count, total and weighted total of every open column (or of those in ``only``) from :func:`open_sums`."""
     sums: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
     for stage_id, currency, count, total, weighted in rows:
         sums[stage_id].append((currency or base, int(count), int(total or 0), int(weighted or 0)))
     stages = [s for s in pipeline.open_stages if only is None or s.id in only]
     return {stage.id: _figures(book, sums.get(stage.id, []), base) for stage in stages}
+
+
+def column_figures(
+    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date, base: str,
+    only: set[int] | None = None,
+) -> dict[int, Figures]:  # fmt: skip
+    """Figures of every open column (or of the stages in ``only``), by stage id."""
+    rows = open_sums(session, viewer, flt, pipeline, today, only)
+    return figures_of(rate_book(session, {row[1] for row in rows if row[1]}), pipeline, rows, base, only)
+
+
+def board_figures(
+    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date, base: str,
+    start: dt.date | None, end: dt.date | None,
+) -> tuple[dict[int, Figures], dict[int, Figures]]:  # fmt: skip
+    """The columns' and the won/lost zones' figures of a whole board: two grouped queries and one of rates."""
+    open_rows = open_sums(session, viewer, flt, pipeline, today)
+    closed_rows = closed_sums(session, viewer, flt, pipeline, today, start, end)
+    dates = [row[2] for row in closed_rows if row[2] is not None]
+    currencies = {row[1] for row in open_rows if row[1]} | {row[1] for row in closed_rows if row[1]}
+    book = rate_book(session, currencies, min(dates) if dates else None)
+    return figures_of(book, pipeline, open_rows, base), zones_of(book, pipeline, closed_rows, base)
 
 
 def _figures(book: RateBook, rows: list[tuple[str, int, int, int]], base: str) -> Figures:
@@ -183,46 +219,61 @@ def _figures(book: RateBook, rows: list[tuple[str, int, int, int]], base: str) -
     return found
 
 
+def closed_sums(
+    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date,
+    start: dt.date | None, end: dt.date | None,
+) -> list[Any]:  # fmt: skip
+    """(closing stage, currency, close day, count, total) of the won and lost deals closed in ``[start, end)``,
+    in one grouped query (one owner's: the (owner, status, closed_on) indexes of pipeline_0004)."""
+    outcomes = [o for o in (WON, LOST) if any(s.outcome == o for s in _closing(pipeline))]
+    if not outcomes:
+        return []
+    # the pipeline behind a CASE: (owner, status, pipeline, ...) of the board index would otherwise look as
+    # good as (owner, status, closed_on) to SQLite's planner without statistics, and read every closed deal
+    closed = replace(flt, pipeline_id=None, status="all", start=None, end=None)
+    in_pipeline = case((Opportunity.pipeline_id == pipeline.id, 1), else_=0) == 1
+    columns = [Opportunity.stage_id, Opportunity.amount_currency, Opportunity.closed_on, Opportunity.amount_minor]
+    found = deals(closed, viewer, today, columns, in_pipeline, Opportunity.status.in_(outcomes),
+                  closed_between(start, end))  # fmt: skip
+    return session.execute(
+        select(found.c.stage_id, found.c.amount_currency, found.c.closed_on, func.count(),
+               func.sum(found.c.amount_minor))
+        .group_by(found.c.stage_id, found.c.amount_currency, found.c.closed_on)
+    ).all()  # fmt: skip
+
+
+def _closing(pipeline: PipelineInfo) -> list[StageInfo]:
+    return [s for s in pipeline.stages if s.closed and not s.archived]
+
+
+def zones_of(book: RateBook, pipeline: PipelineInfo, rows: list[Any], base: str) -> dict[int, Figures]:
+    """Won and lost figures by closing stage from :func:`closed_sums`: each close day's sum at that day's rate."""
+    by_stage: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_stage[row[0]].append(row)
+    return {stage.id: _closed_figures(book, by_stage.get(stage.id, []), base) for stage in _closing(pipeline)}
+
+
 def zone_figures(
     session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date, base: str,
     start: dt.date | None, end: dt.date | None,
 ) -> dict[int, Figures]:  # fmt: skip
-    """Won and lost deals of the period by closing stage: count and total in the base currency, each close
-    day's sum at that day's rate."""
-    found: dict[int, Figures] = {}
-    closing = [s for s in pipeline.stages if s.closed and not s.archived]
-    for outcome in (WON, LOST):
-        if not any(s.outcome == outcome for s in closing):
-            continue
-        where = replace(flt, pipeline_id=pipeline.id, status=outcome, start=None, end=None).clauses(viewer, today)
-        where.append(closed_between(start, end, narrow=flt.owner == "mine" or flt.owner.startswith(("u:", "t:"))))
-        rows = session.execute(
-            select(Opportunity.stage_id, Opportunity.amount_currency, Opportunity.closed_on, func.count(),
-                   func.sum(Opportunity.amount_minor))
-            .where(*where)
-            .group_by(Opportunity.stage_id, Opportunity.amount_currency, Opportunity.closed_on)
-        ).all()  # fmt: skip
-        dates = [row[2] for row in rows if row[2] is not None]
-        book = rate_book(session, {row[1] for row in rows if row[1]}, min(dates) if dates else None,
-                         max(dates) + dt.timedelta(days=1) if dates else None)  # fmt: skip
-        by_stage: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
-            by_stage[row[0]].append(row)
-        for stage in (s for s in closing if s.outcome == outcome):
-            found[stage.id] = _closed_figures(book, by_stage.get(stage.id, []), base)
-    return found
+    """Won and lost deals of the period by closing stage: count and total in the base currency."""
+    rows = closed_sums(session, viewer, flt, pipeline, today, start, end)
+    dates = [row[2] for row in rows if row[2] is not None]
+    book = rate_book(session, {row[1] for row in rows if row[1]}, min(dates) if dates else None,
+                     max(dates) + dt.timedelta(days=1) if dates else None)  # fmt: skip
+    return zones_of(book, pipeline, rows, base)
 
 
-def closed_between(start: dt.date | None, end: dt.date | None, narrow: bool) -> Any:
-    """Closed in ``[start, end)``. For one owner (``narrow``) behind a CASE, so SQLite reads the owner's
-    index rather than every owner's deals closed in the period (a quarter at a million deals: 50,000 rows
-    instead of the owner's 3,000; an index on (owner, status, closed_on) would make it a few dozen)."""
+def closed_between(start: dt.date | None, end: dt.date | None) -> Any:
+    """Closed in ``[start, end)``: a range of the (owner, status, closed_on) and (status, closed_on) indexes."""
     parts = [Opportunity.closed_on.is_not(None)]
     if start is not None:
         parts.append(Opportunity.closed_on >= start)
     if end is not None:
         parts.append(Opportunity.closed_on < end)
-    return case((and_(*parts), 1), else_=0) == 1 if narrow else and_(*parts)
+    return and_(*parts)
 
 
 def _closed_figures(book: RateBook, rows: list[Any], base: str) -> Figures:
@@ -249,6 +300,32 @@ def _card_query() -> Any:
     return select(*CARD_COLUMNS, Party.name.label("customer")).outerjoin(Party, Party.id == Opportunity.customer_id)
 
 
+def board_cards(
+    session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, today: dt.date, limit: int,
+) -> dict[int, tuple[list[Any], bool]]:  # fmt: skip
+    """Every open column's first ``limit`` card rows (soonest close first, undated last) and whether more
+    follow, by stage id, in one query instead of one a column: ROW_NUMBER per stage over the ids of the
+    filter's open deals (one owner's: read from the owner's board index alone), then the card rows of the
+    few ranked high enough."""
+    found = deals(open_filter(flt, pipeline), viewer, today,
+                  [Opportunity.id, Opportunity.stage_id, Opportunity.expected_close])  # fmt: skip
+    rank = func.row_number().over(partition_by=found.c.stage_id,
+                                  order_by=(found.c.expected_close.asc().nulls_last(), found.c.id))  # fmt: skip
+    ranked = select(found.c.id, rank.label("rank")).subquery("ranked")
+    rows = session.execute(
+        select(*CARD_COLUMNS, Party.name.label("customer"))
+        .select_from(ranked)
+        .join(Opportunity, Opportunity.id == ranked.c.id)
+        .outerjoin(Party, Party.id == Opportunity.customer_id)
+        .where(ranked.c.rank <= limit + 1)
+        .order_by(Opportunity.stage_id, ranked.c.rank)
+    ).all()
+    by_stage: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_stage[row.stage_id].append(row)
+    return {s.id: (by_stage[s.id][:limit], len(by_stage[s.id]) > limit) for s in pipeline.open_stages}
+
+
 def column_ids(
     session: Session, viewer: Any, flt: DealFilter, pipeline: PipelineInfo, stage: StageInfo, today: dt.date,
     limit: int, offset: int = 0,
@@ -256,11 +333,11 @@ def column_ids(
     """Ids of up to ``limit`` deals of a column from ``offset`` (soonest close first, undated last), and whether
     more follow. Ids only, so the sort reads the board index rather than whole rows; :func:`rows_by_id`
     fetches the few cards shown."""
-    where = open_filter(flt, pipeline).clauses(viewer, today)
+    found = deals(open_filter(flt, pipeline), viewer, today, [Opportunity.id, Opportunity.expected_close],
+                  Opportunity.stage_id == stage.id)  # fmt: skip
     ids = session.scalars(
-        select(Opportunity.id)
-        .where(*where, Opportunity.stage_id == stage.id)
-        .order_by(Opportunity.expected_close.asc().nulls_last(), Opportunity.id)
+        select(found.c.id)
+        .order_by(found.c.expected_close.asc().nulls_last(), found.c.id)
         .limit(limit + 1)
         .offset(offset)
     ).all()
@@ -291,51 +368,24 @@ def card_row(session: Session, viewer: Any, deal_id: int, today: dt.date) -> Any
 
 
 def owner_labels(session: Session, rows: list[Any]) -> dict[tuple[str, int], tuple[str, str]]:
-    """(initials, full name) of the users and teams owning ``rows``: two queries for a board."""
-    users = {r.owner_user_id for r in rows if r.owner_user_id}
-    teams = {r.owner_team_id for r in rows if r.owner_team_id}
-    found: dict[tuple[str, int], tuple[str, str]] = {}
+    """(initials, full name) of the users and teams owning ``rows``, in one query."""
+    users = sorted({r.owner_user_id for r in rows if r.owner_user_id})
+    teams = sorted({r.owner_team_id for r in rows if r.owner_team_id})
+    parts = []
     if users:
-        for uid, name, username in session.execute(
-            select(User.id, User.display_name, User.username).where(User.id.in_(users))
-        ):
-            found[("u", uid)] = (_initials(name or username), name or username)
+        parts.append(select(literal("u"), User.id, func.coalesce(func.nullif(User.display_name, ""), User.username))
+                     .where(User.id.in_(users)))  # fmt: skip
     if teams:
-        for tid, name in session.execute(select(Team.id, Team.name).where(Team.id.in_(teams))):
-            found[("t", tid)] = (_initials(name), name)
-    return found
+        parts.append(select(literal("t"), Team.id, Team.name).where(Team.id.in_(teams)))
+    if not parts:
+        return {}
+    found = session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+    return {(kind, row_id): (_initials(name), name) for kind, row_id, name in found}
 
 
 def _initials(name: str) -> str:
     parts = [p for p in (name or "").split() if p]
     return "".join(p[0] for p in parts[:2]).upper() or "?"
-
-
-@functools.lru_cache(maxsize=512)
-def _money_shape(currency: str, language: str) -> tuple[str, str, str, str]:
-    """(prefix, group separator, decimal separator, suffix) of money in ``currency`` as the viewer's locale
-    writes it, read once from the shared ``money`` filter: Babel costs a hundred microseconds or more per
-    amount, which a board of 250 cards cannot pay."""
-    exponent = currency_exponent(currency)
-    probe = format_money(1234567 * 10**exponent + (12 if exponent >= 2 else 1 if exponent else 0), currency)
-    digits = [i for i, ch in enumerate(probe) if ch.isdigit()]
-    first, last = digits[0], digits[-1]
-    body = probe[first : last + 1]
-    group = body[1] if not body[1].isdigit() else ""
-    decimal = body[-(exponent + 1)] if exponent else ""
-    return probe[:first], group, decimal, probe[last + 1 :]
-
-
-def money_text(money: Money) -> str:
-    """``money`` as the ``money`` filter shows it (amounts are never negative here), fast."""
-    language = i18n.current_language.get()
-    prefix, group, decimal, suffix = _money_shape(money.currency, language)
-    exponent = currency_exponent(money.currency)
-    whole, fraction = divmod(money.minor, 10**exponent)
-    text = f"{whole:,}".replace(",", group)
-    if exponent:
-        text += decimal + f"{fraction:0{exponent}d}"
-    return prefix + text + suffix
 
 
 @functools.lru_cache(maxsize=4096)
@@ -368,7 +418,7 @@ def cards(rows: list[Any], labels: dict[tuple[str, int], tuple[str, str]], stage
                 r.expected_close, r.probability, owner[0] if owner else "", owner[1] if owner else "", days,
                 r.status == OPEN and r.expected_close is not None and r.expected_close < today,
                 r.status == OPEN and expected is not None and days > expected,
-                money_text(money), _date_text(r.expected_close, language) if r.expected_close else "",
+                format_money(money), _date_text(r.expected_close, language) if r.expected_close else "",
                 _days_text(days, (language)),
             )
         )  # fmt: skip

@@ -86,54 +86,43 @@ def _panel_rows(rows: list[Any]) -> list[PanelDeal]:
             for r in rows]  # fmt: skip
 
 
-def _open_deals_query(viewer: Any) -> Any:
+def _deal_columns() -> tuple[Any, ...]:
+    """What a panel line shows of a deal, the same for the customer's own deals and its stakeholder roles."""
     return (
-        select(
-            Opportunity.id,
-            Opportunity.name,
-            Opportunity.amount_minor,
-            Opportunity.amount_currency,
-            Opportunity.expected_close,
-            Opportunity.probability,
-            Stage.name.label("stage"),
-            Stage.outcome,
-        )
-        .join(Stage, Stage.id == Opportunity.stage_id)
-        .where(
-            Opportunity.customer_id == bindparam("party_id", type_=Integer),
-            Opportunity.status == OPEN,
-            Opportunity.deleted_at.is_(None),
-            visible(Opportunity, viewer),
-        )
+        Opportunity.id,
+        Opportunity.name,
+        Opportunity.amount_minor,
+        Opportunity.amount_currency,
+        Opportunity.expected_close,
+        Opportunity.probability,
+        Stage.name.label("stage"),
+        Stage.outcome,
+    )
+
+
+def _open_deals(query: Any, viewer: Any) -> Any:
+    """Open, live deals ``viewer`` may see, soonest close first, at most ``shown`` of them."""
+    return (
+        query.join(Stage, Stage.id == Opportunity.stage_id)
+        .where(Opportunity.status == OPEN, Opportunity.deleted_at.is_(None), visible(Opportunity, viewer))
         .order_by(Opportunity.expected_close.is_(None), Opportunity.expected_close, Opportunity.id)
         .limit(bindparam("shown", type_=Integer))
     )
+
+
+def _open_deals_query(viewer: Any) -> Any:
+    query = select(*_deal_columns()).where(Opportunity.customer_id == bindparam("party_id", type_=Integer))
+    return _open_deals(query, viewer)
 
 
 def _stakeholder_deals_query(viewer: Any) -> Any:
-    return (
-        select(
-            Opportunity.id,
-            Opportunity.name,
-            Opportunity.amount_minor,
-            Opportunity.amount_currency,
-            Opportunity.expected_close,
-            Opportunity.probability,
-            Stage.name.label("stage"),
-            Stage.outcome,
-            Stakeholder.role,
-        )
+    query = (
+        select(*_deal_columns(), Stakeholder.role)
+        .select_from(Stakeholder)
         .join(Opportunity, Opportunity.id == Stakeholder.opportunity_id)
-        .join(Stage, Stage.id == Opportunity.stage_id)
-        .where(
-            Stakeholder.party_id == bindparam("party_id", type_=Integer),
-            Opportunity.status == OPEN,
-            Opportunity.deleted_at.is_(None),
-            visible(Opportunity, viewer),
-        )
-        .order_by(Opportunity.expected_close.is_(None), Opportunity.expected_close, Opportunity.id)
-        .limit(bindparam("shown", type_=Integer))
+        .where(Stakeholder.party_id == bindparam("party_id", type_=Integer))
     )
+    return _open_deals(query, viewer)
 
 
 def deals_context(session: Session, viewer: Any, party: Any) -> dict[str, Any]:

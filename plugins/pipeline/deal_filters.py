@@ -58,14 +58,15 @@ class DealFilter:
     customer_id: int | None = None
     """One customer's deals (the customer card's "more deals" link)."""
 
-    def clauses(self, viewer: Any, today: dt.date) -> list[ColumnElement[bool]]:
-        """WHERE clauses on :class:`Opportunity`: live, visible to ``viewer``, and as filtered."""
+    def clauses(self, viewer: Any, today: dt.date, *, owner: Any = None) -> list[ColumnElement[bool]]:
+        """WHERE clauses on :class:`Opportunity`: live, visible to ``viewer``, and as filtered (``owner``:
+        this owner condition instead of the filter's, see :meth:`branches`)."""
         found: list[ColumnElement[bool]] = [Opportunity.deleted_at.is_(None), visible(Opportunity, viewer)]
         if self.pipeline_id is not None:
             found.append(Opportunity.pipeline_id == self.pipeline_id)
         if self.status != "all":
             found.append(Opportunity.status == self.status)
-        found.extend(self._owner(viewer, today))
+        found.extend(self._owner(viewer, today) if owner is None else [owner])
         if self.customer_id is not None:
             found.append(Opportunity.customer_id == self.customer_id)
         # One owner's (or queue's) deals are a few thousand rows of the board indexes: keep the close period
@@ -79,6 +80,19 @@ class DealFilter:
             if name is not None:
                 found.append(_steer(name, narrow))
         return found
+
+    def branches(self, viewer: Any, today: dt.date) -> list[list[ColumnElement[bool]]]:
+        """The filter as WHERE clauses of disjoint parts whose union is :meth:`clauses`: "mine" with team
+        queues is the viewer's own deals, then the queues' deals not the viewer's. Each part is a range of
+        one owner index (owner, status, pipeline, ...); behind one OR, SQLite's planner reads every open deal
+        of the pipeline instead (300,000 rows at a million deals: a board took 1.2 s)."""
+        teams = sorted(getattr(viewer, "team_ids", ()) or ())
+        if self.owner != "mine" or not teams:
+            return [self.clauses(viewer, today)]
+        own = Opportunity.owner_user_id == viewer.id
+        queues = and_(Opportunity.owner_team_id.in_(teams),
+                      or_(Opportunity.owner_user_id.is_(None), Opportunity.owner_user_id != viewer.id))  # fmt: skip
+        return [self.clauses(viewer, today, owner=own), self.clauses(viewer, today, owner=queues)]
 
     def _owner(self, viewer: Any, today: dt.date) -> list[ColumnElement[bool]]:
         if self.owner == "mine":

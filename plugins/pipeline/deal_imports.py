@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -37,7 +36,7 @@ from sqlalchemy.orm import Session
 from voronka.core import custom_fields
 from voronka.core.errors import ValidationError
 from voronka.core.i18n import gettext as _
-from voronka.core.imports_targets import AfterBatch, Lookups, Pending, Target, parse_date
+from voronka.core.imports_targets import AfterBatch, Lookups, Pending, Target, parse_date, parse_decimal
 from voronka.core.search_keys import search_key
 from voronka.core.writes import save_batch
 from voronka.plugins.contacts.api import Party, organisation_key
@@ -139,15 +138,10 @@ _ORG_BY_KEY = (
 
 
 def parse_amount(text: str) -> int:
-    """A non-negative amount with at most two decimals → minor units ("1 054,50" → 105450)."""
-    raw = text.strip().replace("\u00a0", "").replace(" ", "")
-    if raw.count(",") == 1 and "." not in raw:
-        raw = raw.replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(_("“%(text)s” is not an amount.") % {"text": text}) from None
-    if not value.is_finite() or value < 0:
+    """A non-negative amount with at most two decimals → minor units ("1 054,50" → 105450); the number is
+    read by core's :func:`~voronka.core.imports_targets.parse_decimal` (spaces, a decimal comma)."""
+    value = parse_decimal(text)
+    if value < 0:
         raise ValidationError(_("An amount is a number of zero or more, such as 1250.50."))
     minor = value * 100
     if minor != minor.to_integral_value():

@@ -10,13 +10,11 @@ may see (their visibility is in the query, so a filtered page is still full).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from voronka.core import i18n
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
 from voronka.core.models import User
@@ -115,19 +113,13 @@ def entries(
     return [_entry(row, not party) for row in rows]
 
 
-@functools.lru_cache(maxsize=4096)
-def _money(minor: int, currency: str, language: str) -> str:
-    """Amounts repeat on a timeline (a deal's entries): Babel's formatting is the costly part of a line."""
-    return format_money(minor, currency)
-
-
 def _label(name: str | None) -> str:
     return (_(name) if name in BUILTIN_STAGES else name) or ""
 
 
 def _entry(row: Any, own: bool) -> TimelineEntry:
     stage, deal = _label(row.name), row.deal_name
-    amount = _money(row.amount_minor, row.amount_currency, i18n.current_language.get()) if row.amount_currency else ""
+    amount = format_money(row.amount_minor, row.amount_currency) if row.amount_currency else ""
     if row.outcome == WON:
         title = _("Deal won: %(deal)s") % {"deal": deal}
         body, badge, icon = amount, _("Won"), "target"

@@ -12,11 +12,12 @@ from voronka.core.security.permissions import Permission
 from voronka.core.settings_store import SettingField
 from voronka.core.ui import NavItem
 
-from . import card_panels, deal_list, deal_metrics, deal_rollups, deal_rules, deal_timeline, merging
+from . import card_panels, deal_list, deal_metrics, deal_rollups, deal_rules, deal_timeline, merging, totals_guard
 from . import routes as pipeline_routes
 from . import seed as pipeline_seed
 from .kinds import EDIT, KINDS, MANAGE, VIEW
-from .models import Opportunity
+from .leads_answers import qualification_lookups, qualification_outcomes  # noqa: F401  (leads' optional hooks)
+from .models import Opportunity, Order, Quote
 
 
 @hookimpl
@@ -86,6 +87,8 @@ def before_save(session: Any, record: Any, changes: dict[str, Any], actor_id: in
     """Pipeline's rules hold on every write path (board, forms, bulk, import, API), not only behind its forms."""
     if isinstance(record, Opportunity):
         deal_rules.before_save(session, record, changes, actor_id)
+    elif isinstance(record, (Quote, Order)):
+        totals_guard.before_save(session, record, changes)  # line totals are written only by the pricing code
 
 
 @hookimpl

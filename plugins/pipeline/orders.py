@@ -25,6 +25,7 @@ from voronka.core.writes import save
 
 from .models import WON, Opportunity, Order, OrderLine, Quote, QuoteLine
 from .stages import catalogue
+from .totals_guard import priced_write
 
 ORDER_SEQUENCE = "pipeline.order"
 OPEN, FULFILLED, CANCELLED = "open", "fulfilled", "cancelled"
@@ -59,7 +60,8 @@ def create_from_quote(session: Session, kind: Any, quote: Quote, lines: list[Quo
         "tax_minor": quote.tax_minor,
         "total_minor": quote.total_minor,
     }
-    order = save(session, kind, None, values, actor=actor)
+    with priced_write(session):  # the totals of the quote's lines copied below
+        order = save(session, kind, None, values, actor=actor)
     if lines:
         session.execute(insert(OrderLine), [
             {**{c: getattr(line, c) for c in _LINE_COLUMNS}, "order_id": order.id} for line in lines

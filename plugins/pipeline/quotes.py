@@ -34,6 +34,7 @@ from voronka.plugins.contacts.api import Party
 
 from . import pricing
 from .models import Opportunity, Product, ProductPrice, Quote, QuoteLine
+from .totals_guard import priced_write
 
 QUOTE_SEQUENCE = "pipeline.quote"
 LINES_MAX = 200
@@ -308,7 +309,8 @@ def create_quote(
         **owner,
         **sums.columns(),
     })  # fmt: skip
-    quote = save(session, kind, None, values, actor=actor)
+    with priced_write(session):
+        quote = save(session, kind, None, values, actor=actor)
     if done:
         _write_lines(session, quote.id, done)
         audit_changes(session, kind, quote.id, {"lines": ([], [line.plain() for line, _a in done])}, actor=actor)
@@ -341,7 +343,9 @@ def update_draft(
         raise ValidationError({"lines": _("The quote comes to more than it can hold; check the quantities.")})
     new = [line.plain() for line, _a in done]
     version = quote.version
-    quote = save(session, kind, quote_id, {**header, **sums.columns()}, actor=actor, expected_version=expected_version)
+    with priced_write(session):
+        quote = save(session, kind, quote_id, {**header, **sums.columns()}, actor=actor,
+                     expected_version=expected_version)  # fmt: skip
     if old != new:
         _write_lines(session, quote_id, done)
         audit_changes(session, kind, quote_id, {"lines": (old, new)}, actor=actor)
@@ -425,7 +429,8 @@ def new_version(session: Session, kind: Any, quote_id: int, *, actor: Any) -> Qu
     live = custom_fields.by_key(session, "quote")
     values.update({f"cf.{key}": value for key, value in (quote.custom or {}).items()
                    if key in live and not live[key].removed and value is not None})  # fmt: skip
-    copy = save(session, kind, None, values, actor=actor)
+    with priced_write(session):  # the totals of the lines copied below
+        copy = save(session, kind, None, values, actor=actor)
     old = lines_of(session, quote_id)
     if old:
         session.execute(insert(QuoteLine), [

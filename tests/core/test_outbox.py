@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixture_plugins"
 BOTH = ["jobtest=voronka_test_jobs", "jobtest2=voronka_test_jobs.second"]
 
-pytestmark = pytest.mark.voronka(plugins=BOTH, disabled=["jobtest2"])
+pytestmark = pytest.mark.voronka(plugins=BOTH, disabled=["jobtest2"], entry_points=False)  # core delivery only
 
 
 @pytest.fixture

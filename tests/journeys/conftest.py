@@ -95,7 +95,7 @@ def _seed(app: Any) -> bool:
     runtime = app.state.voronka
     try:
         with write_transaction(runtime.sessions) as session:
-            ctx = SeedContext(engine=runtime.engine, session=session, scale=1)
+            ctx = SeedContext(engine=runtime.engine, session=session, scale=1, host=runtime.host)
             seed_core.seed_core(ctx)
             runtime.host.call_ordered("seed", ctx=ctx)
     except Exception:

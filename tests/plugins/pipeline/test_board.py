@@ -310,3 +310,26 @@ def test_the_board_without_deals_says_what_to_do(client: Any, pipeline: Any) -> 
     page = board(client)
     assert "No open deals yet" in page and "/pipeline/deals/new" in page
     assert "No open deals match these filters" in board(client, "q=zzz")
+
+
+def test_my_deals_and_my_queues_make_one_board_in_close_date_order(client: Any, pipeline: Any, app: Any) -> None:
+    """My deals ("mine") read my deals and my teams' queues as two parts (one owner index each): a deal owned by me and
+    a queue counts once, the queue's cards sort among mine by close date, the sums and the zones add both."""
+    stage = pipeline.stages()["Qualified"]
+    with pipeline.runtime.sessions() as session:
+        sales_team = session.scalar(select(Team.id).where(Team.name == "Sales"))
+    today = dt.date.today()
+    late = pipeline.deal("Late", stage_id=stage, expected_close=today + dt.timedelta(days=60))
+    both = pipeline.deal("Both", stage_id=stage, owner_team_id=sales_team, expected_close=today + dt.timedelta(days=30))
+    queue = pipeline.deal("Queue", stage_id=stage, owner_user_id=None, owner_team_id=sales_team,
+                          expected_close=today + dt.timedelta(days=10))  # fmt: skip
+    undated = pipeline.deal("Undated", stage_id=stage, owner_user_id=None, owner_team_id=sales_team)
+    won = pipeline.deal("Won by the queue", owner_user_id=None, owner_team_id=sales_team)
+    pipeline.move(won, "Won")
+    client.login("sales")
+    html = board(client)
+    assert cards_in(html, stage) == [queue, both, late, undated]
+    assert '<span class="board-count" title="Deals">4</span>' in head(html, stage)
+    assert "UAH4,000" in head(html, stage) and "UAH1,400" in head(html, stage)  # 4 × 1,000.00 once each, 35 %
+    zone = html[html.index('id="zone-') : html.index('class="board"')]
+    assert '<strong class="board-count">1</strong>' in zone

@@ -179,3 +179,19 @@ def test_an_admin_imports_deals_with_the_import_pages(pipeline: Any, app: Any) -
     found = deals(pipeline)
     assert set(found) == {"Renewal"} and found["Renewal"].amount_minor == 10000
     assert found["Renewal"].stage_id == pipeline.stages()["Interest confirmed"]
+
+
+@pytest.mark.parametrize(("text", "minor"), [("1 054,50", 105450), ("1\u00a0054.5", 105450), ("0", 0), ("12", 1200)])
+def test_an_amount_is_read_by_cores_decimal_parser(text: str, minor: int) -> None:
+    assert deal_imports.parse_amount(text) == minor
+
+
+BAD_AMOUNTS = [("abc", "is not a number"), ("NaN", "is not a number"), ("-5", "zero or more"),
+               ("1.005", "more than two decimals")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_AMOUNTS)
+def test_a_bad_amount_is_refused_with_a_message(text: str, message: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        deal_imports.parse_amount(text)
+    assert message in str(refused.value)
