@@ -104,8 +104,12 @@ def _campaign(session: Session, data: dict[str, Any]) -> tuple[Campaign | None, 
 
 
 def _external_ref(data: dict[str, Any]) -> str:
-    value = capture.map_fields(data).get("external_ref")
-    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    """The reference as capture stores it (same text for any JSON type), so a resend finds the first lead."""
+    return capture._text(capture.map_fields(data).get("external_ref"))
+
+
+API_KEY_FIELD = "_api_key_id"
+"""Kept in a lead's payload: the API key that sent it (only that key may read its status back)."""
 
 
 @api_key(CAPTURE)
@@ -119,6 +123,8 @@ async def create_lead(request: Request) -> Response:
     errors.update(problems)
     if errors:
         return _error(400, _("The lead was not captured."), errors)
+    if campaign is not None and not data.get("channel"):
+        channel = campaign.channel  # where capture files it: a resend must look there
     reference = _external_ref(data)
     existing = capture.find_existing(session, channel, reference)
     if existing is not None:
@@ -132,8 +138,9 @@ async def create_lead(request: Request) -> Response:
             if again is not None:
                 return _answer(request, again, 200, False)
             live = write.get(Campaign, campaign.id) if campaign is not None else None
+            payload = {**data, API_KEY_FIELD: getattr(caller, "key_id", None)}  # whose lead: see lead_status
             lead = capture.capture(write, channel, fields, campaign=live, actor=getattr(caller, "id", None),
-                                   payload=data, keep_channel=bool(data.get("channel")), source="api")  # fmt: skip
+                                   payload=payload, keep_channel=bool(data.get("channel")), source="api")  # fmt: skip
             return _answer(request, lead, 201, True)
     except ValidationError as exc:
         errors = {k or "": str(v) for k, v in exc.errors.items()}
@@ -144,8 +151,9 @@ async def create_lead(request: Request) -> Response:
 async def lead_status(request: Request) -> Response:
     lead_id = parse_id(request.path_params.get("lead_id"))
     lead = db(request).get(Lead, lead_id) if lead_id is not None else None
-    if lead is None or lead.deleted_at is not None:
-        return _error(404, _("There is no such lead."))
+    key_id = getattr(user(request), "key_id", None)
+    if lead is None or lead.deleted_at is not None or (lead.payload or {}).get(API_KEY_FIELD) != key_id:
+        return _error(404, _("There is no such lead."))  # a key follows up only the leads it sent
     base = str(request.base_url).rstrip("/")
     campaign = db(request).get(Campaign, lead.campaign_id) if lead.campaign_id else None
     return JSONResponse({

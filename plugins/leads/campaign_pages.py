@@ -28,6 +28,7 @@ from voronka.core.i18n import gettext as _
 from voronka.core.ids import parse_id, parse_version
 from voronka.core.imports_targets import parse_date, parse_decimal
 from voronka.core.security.markers import requires
+from voronka.core.security.visibility import visible
 from voronka.core.templating import render
 from voronka.core.types import currency_exponent
 from voronka.core.writes import delete, save
@@ -62,14 +63,15 @@ def status_labels() -> dict[str, str]:
             "disqualified": _("Disqualified")}  # fmt: skip
 
 
-def lead_counts(session: Any, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Live leads per campaign and status (every status present, zero when none)."""
+def lead_counts(session: Any, campaign_ids: list[int], viewer: Any) -> dict[int, dict[str, int]]:
+    """Live leads per campaign and status that ``viewer`` may see (every status present, zero when none):
+    the counts agree with the lead list they link to."""
     counts = {cid: dict.fromkeys(STATUSES, 0) for cid in campaign_ids}
     if not campaign_ids:
         return counts
     rows = session.execute(
         select(Lead.campaign_id, Lead.status, func.count())
-        .where(Lead.campaign_id.in_(campaign_ids), Lead.deleted_at.is_(None))
+        .where(Lead.campaign_id.in_(campaign_ids), Lead.deleted_at.is_(None), visible(Lead, viewer))
         .group_by(Lead.campaign_id, Lead.status)
     )
     for campaign_id, status, n in rows:
@@ -197,7 +199,7 @@ async def campaign_list(request: Request) -> Response:
         "title": _("Campaigns"),
         "rows": rows,
         "show": show,
-        "counts": lead_counts(session, [c.id for c in rows]),
+        "counts": lead_counts(session, [c.id for c in rows], user(request)),
         "channels": _channels(request),
         "can_manage": user(request).can(MANAGE),
         "today": dt.date.today(),
@@ -227,7 +229,7 @@ async def campaign_new(request: Request) -> Response:
 
 
 def _page_context(request: Request, campaign: Campaign, **extra: Any) -> dict[str, Any]:
-    counts = lead_counts(db(request), [campaign.id])[campaign.id]
+    counts = lead_counts(db(request), [campaign.id], user(request))[campaign.id]
     channel = _channels(request).get(campaign.channel)
     return {
         "title": campaign.name,
@@ -237,7 +239,7 @@ def _page_context(request: Request, campaign: Campaign, **extra: Any) -> dict[st
         "labels": status_labels(),
         "channel_label": channel.label if channel is not None else campaign.channel,
         "cost": campaign.cost_minor,
-        "open": public_form.is_open(campaign),
+        "open": public_form.is_open(campaign, company_settings(db(request)).today()),
         "form_url": public_form.form_url(request, campaign),
         "snippet": public_form.embed_snippet(public_form.form_url(request, campaign), campaign),
         "can_manage": user(request).can(MANAGE),

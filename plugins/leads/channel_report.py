@@ -171,10 +171,13 @@ class Report:
 
 
 def _date(raw: str | None) -> dt.date | None:
+    """A date typed in a filter, None when it is not one; years outside 1900–2100 count as not one (the
+    day after 9999-12-31 does not exist, and nobody means them)."""
     try:
-        return dt.date.fromisoformat(raw.strip()) if raw and raw.strip() else None
+        day = dt.date.fromisoformat(raw.strip()) if raw and raw.strip() else None
     except ValueError:
         return None
+    return day if day is None or 1900 <= day.year <= 2100 else None
 
 
 def _months_back(day: dt.date, months: int) -> dt.date:

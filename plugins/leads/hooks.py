@@ -48,16 +48,14 @@ def nav_items(request: Any) -> list[NavItem]:
     viewer = current_user(request)
     if viewer is None or not viewer.can(VIEW):
         return []
-    items = [
-        NavItem("leads.list", _("Leads"), "/leads/", icon="lead", order=15),
-        NavItem("leads.report", _("Channels"), "/leads/report", icon="chart", order=19),
-    ]
+    items = [NavItem("leads.list", _("Leads"), "/leads/", icon="lead", order=15)]
     if viewer.can(EDIT):
         items.append(NavItem("leads.call", _("Incoming call"), "/leads/call", icon="phone", order=16))
     if viewer.can(MANAGE):
         items += [
             NavItem("leads.campaigns", _("Campaigns"), "/leads/campaigns", icon="campaign", order=17),
             NavItem("leads.scripts", _("Scripts"), "/leads/scripts", icon="script", order=18),
+            NavItem("leads.report", _("Channels"), "/leads/report", icon="chart", order=19),
         ]
     return items
 
@@ -84,12 +82,13 @@ def search(session: Any, user: Any, query: str, limit: int) -> list[Any]:
 @hookimpl
 def permissions() -> list[Permission]:
     return [
-        Permission(VIEW, N_("See leads"), N_("Open leads, the team queues and the channel report."),
+        Permission(VIEW, N_("See leads"), N_("Open leads and the team queues."),
                    ("admin", "manager", "sales", "operator")),
         Permission(EDIT, N_("Work leads"), N_("Create, edit, qualify and disqualify leads; run scripts."),
                    ("admin", "manager", "sales", "operator")),
         Permission(MANAGE, N_("Manage lead capture"),
-                   N_("Define campaigns and their forms, qualification scripts and the qualification mapping."),
+                   N_("Define campaigns and their forms, qualification scripts and the qualification mapping; "
+                      "see the company-wide channel report."),
                    ("admin", "manager")),
     ]  # fmt: skip
 

@@ -38,6 +38,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from voronka.core import i18n
+from voronka.core.company import company_settings
 from voronka.core.db import write_transaction
 from voronka.core.errors import ValidationError
 from voronka.core.handlers import client_ip, db, runtime
@@ -110,9 +111,9 @@ def _campaign(request: Request) -> FormCampaign:
     return found
 
 
-def is_open(campaign: Any, today: dt.date | None = None) -> bool:
-    """A campaign takes submissions while it is active and inside its period."""
-    today = today or dt.date.today()
+def is_open(campaign: Any, today: dt.date) -> bool:
+    """A campaign takes submissions while it is active and inside its period (``today`` in the company's
+    time zone: a campaign ends at the company's midnight, not the server's)."""
     if not campaign.active:
         return False
     if campaign.starts_on is not None and today < campaign.starts_on:
@@ -173,6 +174,15 @@ def _page(request: Request, template: str, context: dict[str, Any], status_code:
     return HTMLResponse(body, status_code, headers={"content-security-policy": csp, "cache-control": "no-store"})
 
 
+UNTRUSTED = frozenset(alias for key in ("consent_text", "consent_at", "external_ref") for alias in capture.ALIASES[key])
+"""What a visitor must not set: the consent's wording and time are the server's record of what was shown
+and when; an external reference is for integrations, not for anyone on the web."""
+
+
+def _trusted(values: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in values.items() if capture.normal_name(key) not in UNTRUSTED}
+
+
 def _form_page(request: Request, campaign: Any, values: dict[str, str], *, errors: dict[str, str] | None = None,
                message: str = "", status_code: int = 200) -> HTMLResponse:  # fmt: skip
     context = {
@@ -198,7 +208,7 @@ def _closed(request: Request, campaign: Any) -> HTMLResponse:
 @public
 async def form_page(request: Request) -> Response:
     campaign = _campaign(request)
-    if not is_open(campaign):
+    if not is_open(campaign, company_settings(db(request)).today()):
         return _closed(request, campaign)
     query = request.query_params
     values = {key: query.get(key, "")[:500] for key in UTM_KEYS if query.get(key)}
@@ -304,7 +314,7 @@ def _shown(values: dict[str, str]) -> dict[str, str]:
 @public
 async def submit(request: Request) -> Response:
     campaign = _campaign(request)
-    if not is_open(campaign):
+    if not is_open(campaign, company_settings(db(request)).today()):
         return _closed(request, campaign)
     if not origin_allowed(request, campaign):
         context = {"title": campaign.form_title or campaign.name,
@@ -333,7 +343,7 @@ async def submit(request: Request) -> Response:
                 if _over_form_rate(session, request):
                     raise Refused(429, _("Too many submissions from your address. Wait a minute and try again."))
                 capture.remember(runtime(request))
-                capture.capture(session, channels.WEB_FORM, values, campaign=campaign.id, payload=payload,
+                capture.capture(session, channels.WEB_FORM, _trusted(values), campaign=campaign.id, payload=payload,
                                 consent_text=_(CONSENT_TEXT))  # fmt: skip
         except Refused as exc:
             return _form_page(request, campaign, _shown(values), message=exc.message, status_code=exc.status)
@@ -370,7 +380,6 @@ def embed_snippet(action: str, campaign: Any) -> str:
     lines += [
         f'  <p><label>{e(_("Message"))}<br><textarea name="message" rows="4" maxlength="5000"></textarea></label></p>',
         f'  <p><label><input type="checkbox" name="consent" value="1"> {e(_(CONSENT_TEXT))}</label></p>',
-        f'  <input type="hidden" name="consent_text" value="{e(_(CONSENT_TEXT))}">',
         f'  <div hidden aria-hidden="true"><label>Homepage <input type="text" name="{HONEYPOT}" tabindex="-1"'
         ' autocomplete="off"></label></div>',
         f'  <p><button type="submit">{e(_("Send"))}</button></p>',

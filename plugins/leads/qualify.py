@@ -124,6 +124,7 @@ def qualify(
     locked = _lock(session, lead)
     version = locked.version
     ordered = chosen_outcomes(host, outcomes)
+    _check_allowed(kinds, actor, ordered)
     try:
         links = {str(key): int(value) for key, value in (links or {}).items()}
     except (TypeError, ValueError):
@@ -144,6 +145,19 @@ def qualify(
         raise
     savepoint.commit()
     return {key: (kind, record_id) for key, (kind, record_id, _created) in made.items()}
+
+
+def _check_allowed(kinds: Any, actor: Any, ordered: list[Outcome]) -> None:
+    """A person qualifies only into kinds they may create: every caller (screen, bulk, script) is held to it."""
+    if not hasattr(actor, "can"):
+        return  # the system (seed, an event handler acting for no one)
+    for outcome in ordered:
+        kind = kinds.get(outcome.kind) if kinds is not None else None
+        if kind is None or not kind.may_edit(actor):
+            raise QualifyError(
+                _("You may not create or change records of the kind “%(kind)s”; ask a manager.")
+                % {"kind": _(outcome.label)}
+            )
 
 
 def _make(session: Session, host: Any, kinds: Any, actor: Any, lead: Lead, data: dict[str, Any],

@@ -21,7 +21,7 @@ from voronka.core.security.markers import requires
 from voronka.core.templating import format_money, render
 
 from . import channel_report, charts
-from .kinds import VIEW
+from .kinds import MANAGE
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def _context(request: Request) -> dict[str, Any]:
     }
 
 
-@requires(VIEW)
+@requires(MANAGE)  # company-wide sums cannot follow each viewer's visibility: for those who run lead capture
 async def channel_report_page(request: Request) -> Response:
     return render(request, "leads/report_page.html", _context(request), block="report")
 

@@ -346,12 +346,15 @@ def _lookup(session: Session, runtime: Any, step: Mapping[str, Any], lead: Lead)
     if found is None:
         log.warning("lookup %s is not offered now; taking the otherwise branch", key)
         return None
+    values = lead_values(session, lead)
+    savepoint = session.begin_nested()  # a lookup must not write: whatever it does is rolled back
     try:
-        with session.begin_nested():  # a lookup must not write; whatever it breaks stays in its savepoint
-            return found.run(session, lead_values(session, lead))
+        return found.run(session, values)
     except Exception:
         log.exception("lookup %s failed; taking the otherwise branch", key)
         return None
+    finally:
+        savepoint.rollback()
 
 
 # -- actions --------------------------------------------------------------------------------------------

@@ -78,6 +78,26 @@ def test_the_same_external_ref_returns_the_existing_lead(app, api):
     assert other.status_code == 201 and count(app) == 2
 
 
+def test_a_resend_with_a_campaign_and_a_numeric_reference_finds_the_first_lead(app, api, leads):
+    leads.campaign(code="spring", channel="leads.campaign")
+    _key, secret = make_key(app, ["leads.capture"])
+    first = send(api, secret, {"name": "Ann", "external_ref": 17.5, "campaign": "spring"})
+    again = send(api, secret, {"name": "Ann", "external_ref": 17.5, "campaign": "spring"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and count(app) == 1
+
+
+def test_a_key_reads_back_only_the_leads_it_sent(app, api, leads):
+    _key, secret = make_key(app, ["leads.capture"])
+    _other, other_secret = make_key(app, ["leads.capture"])
+    sent = send(api, secret, {"name": "Ann"}).json()["id"]
+    typed = leads.lead()
+    mine = api.get(f"{URL}/{sent}", headers={"Authorization": f"Bearer {secret}"})
+    assert mine.status_code == 200
+    for lead_id, key in ((sent, other_secret), (typed, secret)):
+        assert api.get(f"{URL}/{lead_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 404
+
+
 def test_field_errors_are_json_400s(app, api):
     _key, secret = make_key(app, ["leads.capture"])
     bad = send(api, secret, {"first_name": "Ann", "email": "not-an-address"})

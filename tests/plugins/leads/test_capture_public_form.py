@@ -70,6 +70,17 @@ def test_own_origin_multipart_and_the_thank_you_url(app, anon, leads):
     assert count(app) == 1
 
 
+def test_a_visitor_cannot_set_the_consent_record_or_an_external_reference(app, anon, spring, leads):
+    form = {"first_name": "Ira", "email": "ira@example.org", "consent": "1", "Consent-Text": "I agreed to nothing",
+            "consent_at": "2001-01-01T00:00:00+00:00", "external_id": "crm-1"}  # fmt: skip
+    answer = post(anon, data=form)
+    assert answer.status_code == 303, answer.text
+    with app.state.voronka.sessions() as session:
+        lead = session.scalar(select(Lead).where(Lead.email == "ira@example.org"))
+    assert lead.marketing_consent and lead.consent_at.year > 2001
+    assert "nothing" not in lead.consent_text and lead.external_ref == ""
+
+
 def test_a_filled_honeypot_is_thanked_and_dropped(app, anon, spring):
     answer = post(anon, data={**GOOD, "homepage": "http://spam.example"})
     assert answer.status_code == 303 and count(app) == 0

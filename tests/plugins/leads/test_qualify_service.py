@@ -280,3 +280,13 @@ def test_the_rollups_hear_of_outcomes_and_deal_results(leads: Any, monkeypatch: 
     leads.save("opportunity", made["pipeline.opportunity"][1], {"stage_id": stages["Won"]})
     _deliver(leads, (deal_results.DEAL_WON,))
     assert heard[-1] == ("deal", "won", "")
+
+
+def test_nobody_qualifies_into_a_kind_they_may_not_create(leads: Any) -> None:
+    """The operator works leads but may not create deals: the service refuses, whoever calls it (bulk too)."""
+    lead_id = acme_lead(leads, owner_user_id=leads.uid("operator"))
+    with pytest.raises(qualify.QualifyError, match="may not create"):
+        run(leads, lead_id, actor="operator", outcomes=["leads.organisation", "leads.person", "pipeline.opportunity"])
+    assert leads.get(Lead, lead_id).status == "new"
+    made = run(leads, lead_id, actor="operator", outcomes=["leads.organisation", "leads.person"])
+    assert set(made) == {"leads.organisation", "leads.person"}

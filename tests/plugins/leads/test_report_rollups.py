@@ -257,3 +257,21 @@ def test_outcomes_moved_to_another_lead_take_their_counts_along(leads: Any) -> N
         session.execute(update(LeadOutcome).where(LeadOutcome.id == outcome).values(lead_id=kept))
     stored = _check(leads)
     assert {k[1] for k, v in stored.items() if v[4]} == {"leads.phone"}
+
+
+def test_a_merged_or_purged_campaign_hands_its_leads_on_and_the_sums_follow(leads: Any) -> None:
+    spring = leads.campaign()
+    autumn = leads.campaign("Autumn fair", "autumn", channel="leads.campaign")
+    winter = leads.campaign("Winter fair", "winter", channel="leads.campaign")
+    a, b = leads.lead(campaign_id=spring), leads.lead("Ivan", "Franko", campaign_id=autumn)
+    binned = leads.lead("Lesia", "Ukrainka", campaign_id=autumn)
+    _recycle(leads, "delete", binned)
+    kind = leads.kind("campaign")
+    with write_transaction(leads.runtime.sessions) as session:
+        recycle.merge(session, kind, winter, spring, actor=leads.uid("admin"))
+    assert leads.get(Lead, a).campaign_id == winter
+    with write_transaction(leads.runtime.sessions) as session:
+        recycle.purge(session, kind, [autumn], actor=leads.uid("admin"))
+    assert leads.get(Lead, b).campaign_id is None and leads.get(Lead, binned).campaign_id is None
+    stored = _check(leads)
+    assert {k[2] for k in stored} == {winter, 0}
