@@ -23,7 +23,7 @@ from voronka.web.cli import create_cli, render_config
 from voronka.web.routes.admin_api_keys import known_scopes
 from voronka.web.testkit import VoronkaClient
 
-pytestmark = pytest.mark.voronka(plugins=["voronka_test_security"])
+pytestmark = pytest.mark.voronka(plugins=["voronka_test_security"], entry_points=False)  # core and its fixture only
 
 API = "/voronka_test_security/api/items"
 SECRET = re.compile(r"vk_[0-9a-f]{8}_[A-Za-z0-9_-]{40,}")
@@ -199,7 +199,7 @@ def test_non_admins_get_403(app, client, username):
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 
 
-@pytest.mark.voronka(plugins=[])
+@pytest.mark.voronka(plugins=[], entry_points=False)
 def test_without_api_key_routes_there_is_nothing_to_grant(app, client):
     client.login("admin")
     page = client.get("/admin/api-keys")

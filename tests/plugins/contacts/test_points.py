@@ -100,7 +100,8 @@ def test_import_batch_creates_point_rows(contacts, app):
     finally:
         event.remove(runtime.engine, "before_cursor_execute", listener)
     touching = [(s, many) for s, many in statements if "contacts_point" in s or "contacts_address" in s]
-    assert len(touching) == 2 and all(many for _s, many in touching)  # one executemany per table, no SELECT
+    # at most one statement per table (an executemany, or PostgreSQL's COPY, which bypasses cursor events), no SELECT
+    assert len(touching) <= 2 and not any(s.lstrip().upper().startswith("SELECT") for s, _many in touching)
     assert [o.outcome for o in outcomes].count("created") == 50 and outcomes[-1].outcome == "failed"
     assert "primary_email" in outcomes[-1].errors
     with runtime.sessions() as session:
