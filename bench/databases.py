@@ -3,13 +3,16 @@ optionally each enabled plugin's seed data at a chosen scale."""
 
 from __future__ import annotations
 
+import argparse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, literal, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from voronka.core.config import Settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
@@ -88,3 +91,55 @@ def _pg(admin_url: str, sql: str) -> None:
             conn.execute(text(sql))
     finally:
         engine.dispose()
+
+
+def has_rows(url: str, model: Any) -> bool:
+    """Whether ``model``'s table at ``url`` exists and holds a row: a kept benchmark database is seeded once."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(literal(1)).select_from(model).limit(1)) is not None
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+BENCH_DATA = Path("/work/bench-data")
+"""Where benchmark databases are kept between runs (seeding a million rows takes minutes)."""
+
+
+def add_kept_database_arguments(parser: argparse.ArgumentParser, repeat: int) -> None:
+    """The options every benchmark on a kept database takes: the engine, where the database is, how often."""
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--sqlite-file", type=Path)
+    parser.add_argument("--pg-database")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_ADMIN)
+    parser.add_argument("--repeat", type=int, default=repeat)
+
+
+def kept_database(args: argparse.Namespace, prefix: str, count: int) -> tuple[str, Path]:
+    """The URL and work folder of the benchmark database ``prefix`` at ``count`` rows, kept between runs: a
+    SQLite file under :data:`BENCH_DATA`, or a PostgreSQL database (created when missing)."""
+    BENCH_DATA.mkdir(parents=True, exist_ok=True)
+    workdir = BENCH_DATA / f"{prefix}-work-{'pg' if args.pg else 'sqlite'}-{count}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not args.pg:
+        return f"sqlite:///{args.sqlite_file or BENCH_DATA / f'{prefix}-{count}.sqlite'}", workdir
+    name = args.pg_database or f"voronka_{prefix.replace('-', '_')}_{count}"
+    probe = make_engine(args.pg_url)
+    try:
+        with probe.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    finally:
+        probe.dispose()
+    if not exists:
+        _pg(args.pg_url, f'CREATE DATABASE "{name}"')
+    return make_url(args.pg_url).set(database=name).render_as_string(hide_password=False), workdir
+
+
+def upgraded(url: str, workdir: Path) -> None:
+    """Run the migrations added since a kept database was seeded; a failure stops the benchmark."""
+    _, failures = upgrade(settings_for(url, workdir, []))
+    if failures:
+        raise RuntimeError(f"migrations failed: {failures}")

@@ -35,9 +35,14 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
-from bench.databases import DEFAULT_PG_ADMIN, _pg, settings_for
+from bench.databases import (
+    add_kept_database_arguments,
+    has_rows,
+    kept_database,
+    settings_for,
+    upgraded,
+)
 from bench.harness import call, lifespan, new_loop, time_calls
 from bench.shell import FORM, TOKEN
 from voronka.core.company import company_settings
@@ -53,7 +58,6 @@ from voronka.web.testkit.users import TEST_PASSWORD, create_test_users
 from voronka.plugins.leads import channel_report, channel_rollups  # isort: skip
 from voronka.plugins.leads.models import Campaign, ChannelDay, Lead, LeadOutcome  # isort: skip
 
-DATA = Path("/work/bench-data")
 CHUNK = 50_000
 UTC = dt.UTC
 CHANNELS = ("leads.web_form", "leads.phone", "leads.email", "leads.campaign", "leads.import", "leads.api",
@@ -279,50 +283,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--opportunities", type=int, default=300_000)
-    parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--sqlite-file", type=Path)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--repeat", type=int, default=15)
+    add_kept_database_arguments(parser, repeat=15)
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--no-recount", action="store_true", help="skip timing the recount on a kept database")
     args = parser.parse_args()
-    DATA.mkdir(parents=True, exist_ok=True)
-    workdir = DATA / f"leads-work-{'pg' if args.pg else 'sqlite'}-{args.leads}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    if args.pg:
-        name = args.pg_database or f"voronka_leads_{args.leads}"
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-        probe = make_engine(args.pg_url)
-        with probe.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        probe.dispose()
-        if not exists:
-            _pg(args.pg_url, f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{args.sqlite_file or DATA / f'leads-{args.leads}.sqlite'}"
-    fresh = not _seeded(url)
+    url, workdir = kept_database(args, "leads", args.leads)
+    fresh = not has_rows(url, Lead)
     if fresh:
         generate(url, args.leads, args.opportunities, workdir)
     else:
-        _, failures = upgrade(settings_for(url, workdir, []))
-        if failures:
-            raise RuntimeError(f"migrations failed: {failures}")
+        upgraded(url, workdir)
     if args.seed_only:
         return
     for line in measure(url, workdir, args.repeat, recount=not fresh and not args.no_recount):
         print(line, flush=True)
-
-
-def _seeded(url: str) -> bool:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.scalar(select(func.count()).select_from(Lead)))
-    except Exception:
-        return False
-    finally:
-        engine.dispose()
 
 
 if __name__ == "__main__":

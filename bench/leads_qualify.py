@@ -36,9 +36,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
-from bench.databases import DEFAULT_PG_ADMIN, _pg, settings_for
+from bench.databases import (
+    add_kept_database_arguments,
+    has_rows,
+    kept_database,
+    settings_for,
+    upgraded,
+)
 from bench.harness import call, lifespan, new_loop
 from bench.pipeline import login
 from bench.shell import FORM
@@ -60,7 +65,6 @@ from voronka.plugins.leads.models import FieldMapping, Lead, Qualification, Scri
 from voronka.plugins.pipeline.models import Opportunity  # isort: skip
 from voronka.plugins.pipeline.stages import catalogue  # isort: skip
 
-DATA = Path("/work/bench-data")
 CHUNK = 20_000
 UTC = dt.UTC
 FIRST = ("Olena", "Taras", "Iryna", "Andrii", "Oksana", "Dmytro", "Natalia", "Serhii", "Mariia", "Bohdan",
@@ -307,46 +311,16 @@ def measure(url: str, workdir: Path, repeat: int) -> list[str]:
     return lines
 
 
-def _seeded(url: str) -> bool:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.scalar(select(func.count()).select_from(Lead)))
-    except Exception:
-        return False
-    finally:
-        engine.dispose()
-
-
 def main(argv: list[str] | None = None, run_measure: Callable[..., list[str]] = measure) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="organisations, people and leads (each)")
-    parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--sqlite-file", type=Path)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--repeat", type=int, default=30)
+    add_kept_database_arguments(parser, repeat=30)
     args = parser.parse_args(argv)
-    DATA.mkdir(parents=True, exist_ok=True)
-    workdir = DATA / f"leads-qualify-work-{'pg' if args.pg else 'sqlite'}-{args.rows}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    if args.pg:
-        name = args.pg_database or f"voronka_leads_qualify_{args.rows}"
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-        probe = make_engine(args.pg_url)
-        with probe.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        probe.dispose()
-        if not exists:
-            _pg(args.pg_url, f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{args.sqlite_file or DATA / f'leads-qualify-{args.rows}.sqlite'}"
-    if not _seeded(url):
+    url, workdir = kept_database(args, "leads-qualify", args.rows)
+    if not has_rows(url, Lead):
         generate(url, args.rows, workdir)
     else:
-        _, failures = upgrade(settings_for(url, workdir, []))
-        if failures:
-            raise RuntimeError(f"migrations failed: {failures}")
+        upgraded(url, workdir)
     for line in run_measure(url, workdir, args.repeat):
         print(line, flush=True)
 

@@ -40,9 +40,14 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.engine import make_url
 
-from bench.databases import DEFAULT_PG_ADMIN, _pg, settings_for
+from bench.databases import (
+    add_kept_database_arguments,
+    has_rows,
+    kept_database,
+    settings_for,
+    upgraded,
+)
 from bench.harness import call, lifespan, new_loop, time_calls
 from bench.shell import FORM, TOKEN
 from voronka.core.company import company_settings
@@ -63,7 +68,6 @@ from voronka.plugins.pipeline import deal_filters, deal_rollups, forecast, funne
 from voronka.plugins.pipeline.models import Opportunity, StageChange  # isort: skip
 from voronka.plugins.pipeline.stages import catalogue  # isort: skip
 
-DATA = Path("/work/bench-data")
 CHUNK = 50_000
 UTC = dt.UTC
 
@@ -348,50 +352,19 @@ def _top_manager(session: Any) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=1_000_000)
-    parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--sqlite-file", type=Path)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--repeat", type=int, default=9)
+    add_kept_database_arguments(parser, repeat=9)
     parser.add_argument("--seed-only", action="store_true")
     args = parser.parse_args()
-    DATA.mkdir(parents=True, exist_ok=True)
-    workdir = DATA / f"pipeline-work-{'pg' if args.pg else 'sqlite'}-{args.deals}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    if args.pg:
-        name = args.pg_database or f"voronka_pipeline_{args.deals}"
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-        probe = make_engine(args.pg_url)
-        with probe.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        probe.dispose()
-        if not exists:
-            _pg(args.pg_url, f'CREATE DATABASE "{name}"')
-    else:
-        path = args.sqlite_file or DATA / f"pipeline-{args.deals}.sqlite"
-        url = f"sqlite:///{path}"
-    if not _seeded(url):
+    url, workdir = kept_database(args, "pipeline", args.deals)
+    if not has_rows(url, Opportunity):
         generate(url, args.deals, workdir)
     else:
-        _, failures = upgrade(settings_for(url, workdir, []))  # migrations added since it was seeded
-        if failures:
-            raise RuntimeError(f"migrations failed: {failures}")
+        upgraded(url, workdir)
         _catch_up(url)
     if args.seed_only:
         return
     for line in measure(url, workdir, args.repeat):
         print(line, flush=True)
-
-
-def _seeded(url: str) -> bool:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.scalar(select(func.count()).select_from(Opportunity)))
-    except Exception:
-        return False
-    finally:
-        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from .company import company_settings, currency_codes
@@ -137,18 +137,34 @@ class RateBook:
         self._rates = {c: [r for _d, r in rows] for c, rows in rates.items()}
 
     @classmethod
-    def load(cls, session: Session, currencies: Iterable[str], up_to: dt.date | None = None) -> RateBook:
-        """Every rate of ``currencies`` dated on or before ``up_to`` (default today), in one query."""
+    def load(
+        cls, session: Session, currencies: Iterable[str], up_to: dt.date | None = None, since: dt.date | None = None
+    ) -> RateBook:
+        """Every rate of ``currencies`` dated on or before ``up_to`` (default today), in one query.
+
+        With ``since``, only the rates days from ``since`` on can need: the latest one on or before it and
+        those after it (a report of one period need not read years of history)."""
         company = company_settings(session)
         today = company.today()
         wanted = sorted({c.upper() for c in currencies} - {company.base_currency})
         rates: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
         if wanted:
-            rows = session.execute(
-                select(ExchangeRate.currency, ExchangeRate.valid_on, ExchangeRate.rate)
-                .where(ExchangeRate.currency.in_(wanted), ExchangeRate.valid_on <= max(up_to or today, today))
-                .order_by(ExchangeRate.currency, ExchangeRate.valid_on)
+            upper = max(up_to or today, today)
+            query = select(ExchangeRate.currency, ExchangeRate.valid_on, ExchangeRate.rate).where(
+                ExchangeRate.currency.in_(wanted), ExchangeRate.valid_on <= upper
             )
+            if since is not None:  # per currency, from the rate in force on that day (one indexed lookup each)
+                bounds = []
+                for currency in wanted:
+                    in_force = (
+                        select(func.max(ExchangeRate.valid_on))
+                        .where(ExchangeRate.currency == currency, ExchangeRate.valid_on <= min(since, upper))
+                        .scalar_subquery()
+                    )
+                    floor = func.coalesce(in_force, min(since, upper))
+                    bounds.append(and_(ExchangeRate.currency == currency, ExchangeRate.valid_on >= floor))
+                query = query.where(or_(*bounds))
+            rows = session.execute(query.order_by(ExchangeRate.currency, ExchangeRate.valid_on))
             for currency, valid_on, rate in rows:
                 rates[currency].append((valid_on, Decimal(rate)))
         return cls(company.base_currency, dict(rates), today)

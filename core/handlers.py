@@ -38,7 +38,10 @@ async def form_dict(request: Request) -> dict[str, str]:
 
 
 def go_to(request: Request, target: str) -> Response:
-    """After a form posts: HTMX follows ``HX-Location`` (no full reload), a plain form a 303 redirect."""
+    """After a form posts: HTMX navigates to ``target`` (``HX-Redirect``), a plain form gets a 303 redirect.
+
+    Not ``HX-Location``: htmx fetches that page as an HTMX request and swaps it into the body, so a page that
+    renders only its block for HTMX lost the layout (sidebar, top bar) and the new page's style sheets."""
     if request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true":
-        return Response(status_code=204, headers={"HX-Location": target})
+        return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)

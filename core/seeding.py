@@ -42,6 +42,7 @@ cost about a hundred round trips (a COPY and an id reservation per block), not a
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import time
@@ -238,6 +239,12 @@ BULK_FROM = 20
 """Rows from which :func:`insert_many` takes the bulk path; below it one Core ``executemany`` costs less."""
 
 
+@functools.cache
+def _insert_of(table: Table) -> Any:
+    """One INSERT statement per table, built once."""
+    return table.insert()
+
+
 def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) in the session's transaction, as fast as the engine allows.
 
@@ -250,7 +257,8 @@ def insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
         return
     target: Table = getattr(table, "__table__", table)
     if len(rows) < BULK_FROM:
-        session.execute(target.insert(), rows)
+        # Core on the session's connection: no ORM entity is involved, and a single save runs this twice
+        session.connection().execute(_insert_of(target), rows)
         return
     conn = session.connection()
     plan = _Plan.build(target, conn.dialect, rows[0], False)

@@ -26,7 +26,7 @@ from voronka.core.i18n import gettext as _
 from voronka.core.models import ApiKey, User
 from voronka.core.security.api_keys import hash_api_key
 from voronka.core.security.markers import marks_of
-from voronka.core.security.throttle import rate_hit
+from voronka.core.security.throttle import COUNTED_STATE, RATE_STATE, RateLimit, RateLimited, rate_hit
 from voronka.core.types import utcnow
 
 from .middleware import UPLOAD_REFUSED
@@ -62,11 +62,19 @@ def guard(endpoint: Endpoint) -> Endpoint:
                 raise HTTPException(403, PERMISSION_DENIED)
         if request.method not in SAFE_METHODS and not marks.csrf_exempt:
             await check_csrf(request)
-        if marks.rate is not None:
+        if marks.rate is not None and not marks.rate_in_endpoint:
             _check_rate(request, *marks.rate)
-        if is_async:
-            return await endpoint(request)  # type: ignore[misc]
-        return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
+        elif marks.rate is not None:
+            setattr(request.state, RATE_STATE, RateLimit(_rate_key(request), *marks.rate))
+        try:
+            if is_async:
+                return await endpoint(request)  # type: ignore[misc]
+            return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
+        except RateLimited as exc:
+            raise _too_many(exc.per) from None
+        finally:
+            if marks.rate is not None and marks.rate_in_endpoint and not getattr(request.state, COUNTED_STATE, False):
+                _count_after(request, *marks.rate)
 
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
     guarded.__doc__ = endpoint.__doc__
@@ -156,14 +164,28 @@ def _check_api_key(request: Request, scopes: Sequence[str]) -> None:
             session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
 
 
-def _check_rate(request: Request, limit: int, per: int) -> None:
+def _rate_key(request: Request) -> str:
+    """Requests count per route and client address."""
     client = request.client.host if request.client else "unknown"
     route = request.scope.get("route")
-    key = f"{getattr(route, 'path', request.url.path)}|{client}"
+    return f"{getattr(route, 'path', request.url.path)}|{client}"
+
+
+def _too_many(per: int) -> HTTPException:
+    return HTTPException(429, N_("Too many requests. Wait a minute and try again."), {"Retry-After": str(per)})
+
+
+def _check_rate(request: Request, limit: int, per: int) -> None:
     with write_transaction(request.app.state.voronka.sessions) as session:
-        allowed = rate_hit(session, key, limit, per)
+        allowed = rate_hit(session, _rate_key(request), limit, per)
     if not allowed:
-        raise HTTPException(429, N_("Too many requests. Wait a minute and try again."), {"Retry-After": str(per)})
+        raise _too_many(per)
+
+
+def _count_after(request: Request, limit: int, per: int) -> None:
+    """Count a request its endpoint answered without counting (it returned early): later ones see it."""
+    with write_transaction(request.app.state.voronka.sessions) as session:
+        rate_hit(session, _rate_key(request), limit, per)
 
 
 def route_marks(route: Any) -> Any:

@@ -28,6 +28,7 @@ class RouteMarks:
     csrf_exempt: str | None = None
     api_scopes: tuple[str, ...] | None = None
     rate: tuple[int, int] | None = None
+    rate_in_endpoint: bool = False
     permission: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,13 +78,21 @@ def api_key(*scopes: str) -> Callable[[F], F]:
     return apply
 
 
-def rate_limit(requests: int, per: int = 60) -> Callable[[F], F]:
-    """At most ``requests`` per ``per`` seconds per client address, counted across all processes."""
+def rate_limit(requests: int, per: int = 60, *, counted_by_endpoint: bool = False) -> Callable[[F], F]:
+    """At most ``requests`` per ``per`` seconds per client address, counted across all processes.
+
+    The guard counts each request in a write transaction of its own before the endpoint runs. An endpoint
+    that writes anyway may take the count into its own transaction instead (``counted_by_endpoint``): it
+    calls :func:`voronka.core.security.throttle.count_request` there, which refuses a request over the
+    limit; a request it did not count (an early answer) the guard counts after it.
+    """
     if requests < 1 or per < 1:
         raise ValueError("rate_limit needs positive numbers")
 
     def apply(fn: F) -> F:
-        _mark(fn).rate = (requests, per)
+        marks = _mark(fn)
+        marks.rate = (requests, per)
+        marks.rate_in_endpoint = counted_by_endpoint
         return fn
 
     return apply

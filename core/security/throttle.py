@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,14 +48,61 @@ def clear_login_failures(session: Session, username: str) -> None:
 
 def rate_hit(session: Session, key: str, limit: int, per: int) -> bool:
     """Count one request for ``key`` in the current window; False when the limit is exceeded."""
+    return rate_count(session, key, per) <= limit
+
+
+def rate_count(session: Session, key: str, per: int) -> int:
+    """Count one request for ``key`` in the current window of ``per`` seconds; return the window's count."""
     window = int(time.time()) // per
-    dialect = session.get_bind().dialect.name
+    upsert, prune = _rate_statements(session.get_bind().dialect.name)
+    conn = session.connection()  # Core, not the ORM: nothing here is an ORM entity, and it runs per request
+    count = conn.execute(upsert, {"key": key, "window": window}).scalar_one()
+    if count == 1:
+        conn.execute(prune, {"key": key, "window": window})
+    return int(count)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """What the guard hands an endpoint marked ``rate_limit(..., counted_by_endpoint=True)``."""
+
+    key: str
+    limit: int
+    per: int
+
+
+class RateLimited(Exception):
+    """A request over its route's rate limit; the guard answers 429 unless the endpoint answers itself."""
+
+    def __init__(self, per: int):
+        super().__init__(f"over the rate limit; retry after {per} s")
+        self.per = per
+
+
+RATE_STATE = "voronka_rate_limit"
+COUNTED_STATE = "voronka_rate_counted"
+
+
+def count_request(session: Session, request: Any) -> int:
+    """Count ``request`` against its route's rate limit inside the caller's write transaction (one
+    transaction instead of two); return this window's count for the address. Raises :class:`RateLimited`
+    over the limit: the caller's transaction then rolls back, the count with it, so a flood stays refused."""
+    limit: RateLimit = getattr(request.state, RATE_STATE)
+    setattr(request.state, COUNTED_STATE, True)
+    count = rate_count(session, limit.key, limit.per)
+    if count > limit.limit:
+        raise RateLimited(limit.per)
+    return count
+
+
+@functools.cache
+def _rate_statements(dialect: str) -> tuple[Any, Any]:
+    """The counting upsert and the pruning delete, built once per dialect: building them cost more than
+    running them on every rate-limited request."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RateCounter).values(key=key, window=window, count=1)
-    stmt = stmt.on_conflict_do_update(
+    upsert = insert(RateCounter).values(key=bindparam("key"), window=bindparam("window"), count=1)
+    upsert = upsert.on_conflict_do_update(
         index_elements=[RateCounter.key, RateCounter.window], set_={"count": RateCounter.count + 1}
     ).returning(RateCounter.count)
-    count = session.execute(stmt).scalar_one()
-    if count == 1:
-        session.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window < window))
-    return count <= limit
+    prune = delete(RateCounter).where(RateCounter.key == bindparam("key"), RateCounter.window < bindparam("window"))
+    return upsert, prune

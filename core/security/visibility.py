@@ -56,7 +56,7 @@ def visibility_key(user: Any) -> Hashable:
         getattr(user, "visibility", None),
         getattr(user, "id", None),
         tuple(sorted(getattr(user, "team_ids", ()) or ())),
-        dt.date.today(),
+        getattr(user, "visible_on", None) or dt.date.today(),
     )
 
 
@@ -64,7 +64,9 @@ def visible(model: Any, user: Any, on: dt.date | None = None) -> ColumnElement[b
     """A WHERE clause limiting ``model`` (with :class:`~voronka.core.models.OwnedMixin`) to ``user``'s scope.
 
     own: records the user owns or their teams' queues own; team: also records owned by their teams'
-    members; under: also records of everyone under them in the hierarchy today; all: everything.
+    members; under: also records of everyone under them in the hierarchy on ``on`` — by default the
+    user's ``visible_on`` date when it has one (:class:`AsOf`: a plan for a past period rolls up the people
+    who reported to the manager then), else today; all: everything.
     """
     if not getattr(user, "is_authenticated", False):
         return false()
@@ -80,5 +82,18 @@ def visible(model: Any, user: Any, on: dt.date | None = None) -> ColumnElement[b
     if scope == "team" and teams:
         clauses.append(owner_user.in_(select(TeamMember.user_id).where(TeamMember.team_id.in_(teams))))
     if scope == "under":
-        clauses.append(owner_user.in_(under_query(user.id, on or dt.date.today())))
+        clauses.append(owner_user.in_(under_query(user.id, on or getattr(user, "visible_on", None) or dt.date.today())))
     return or_(*clauses)
+
+
+class AsOf:
+    """``user`` whose "everyone under me" scope is read on ``on`` instead of today: the viewer a report
+    about a past stretch of time asks with, so a manager still sees the records of someone who reported to
+    them then (and not those of someone who joined the team later). Everything else is the user's own."""
+
+    def __init__(self, user: Any, on: dt.date):
+        self._user = user
+        self.visible_on = on
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._user, name)

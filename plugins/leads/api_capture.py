@@ -105,7 +105,7 @@ def _campaign(session: Session, data: dict[str, Any]) -> tuple[Campaign | None, 
 
 def _external_ref(data: dict[str, Any]) -> str:
     """The reference as capture stores it (same text for any JSON type), so a resend finds the first lead."""
-    return capture._text(capture.map_fields(data).get("external_ref"))
+    return capture.text_of(capture.map_fields(data).get("external_ref"))
 
 
 API_KEY_FIELD = "_api_key_id"

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from voronka.core.db import runtime_of
 from voronka.core.models import SettingValue, Team, TeamMember, User
 
 from .models import RoundRobin
@@ -27,7 +28,12 @@ DEFAULTS: dict[str, Any] = {"default_queue": "", "round_robin": False}
 
 def setting(session: Session, key: str) -> Any:
     """A leads setting as an admin saved it (core's settings table), else its schema default. Read here
-    rather than through the request's settings store: capture and actions run without a request."""
+    from the app's settings store the session belongs to (capture and actions may run without a request),
+    else from the table."""
+    runtime = runtime_of(session)
+    if runtime is not None:  # the per-process cache, refreshed when an admin saves settings
+        value = runtime.settings_store.get(session, PLUGIN, key)
+        return value if value is not None else DEFAULTS.get(key)
     row = session.get(SettingValue, (PLUGIN, key))
     return row.value if row is not None and row.value is not None else DEFAULTS.get(key)
 

@@ -35,7 +35,7 @@ from voronka.core.i18n import gettext as _
 from voronka.core.types import utcnow
 from voronka.core.writes import save
 
-from . import assignment, channels
+from . import assignment, channels, rules
 from .models import UTM_KEYS, Campaign, Lead
 
 PAYLOAD_MAX = 64 * 1024
@@ -103,7 +103,8 @@ def map_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return mapped
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A submitted value as one clean string: lists give their first item, anything else nothing."""
     if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, list | tuple):
@@ -129,7 +130,7 @@ def split_name(full: str) -> tuple[str, str]:
 def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    return _text(value).casefold() in _TRUE
+    return text_of(value).casefold() in _TRUE
 
 
 @functools.lru_cache(maxsize=1)
@@ -166,7 +167,7 @@ def utm_from_url(url: str) -> dict[str, str]:
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
-    text = _text(value)
+    text = text_of(value)
     if not text:
         return None
     try:
@@ -212,7 +213,7 @@ def lead_values(data: Mapping[str, Any], *, consent_text: str = "") -> tuple[dic
     Raises ValidationError (messages by lead field) for identifiers that are too long.
     """
     mapped = map_fields(data)
-    texts = {key: _text(value) for key, value in mapped.items() if key not in ("consent",)}
+    texts = {key: text_of(value) for key, value in mapped.items() if key not in ("consent",)}
     errors: dict[str, str] = {}
     for key, value in texts.items():
         if len(value) > VALUE_MAX:
@@ -310,8 +311,8 @@ def capture(
     check_size(data, raw)
     mapped, cut, code = lead_values(data, consent_text=consent_text)
     if isinstance(campaign, int):
-        campaign = session.get(Campaign, campaign)
-        if campaign is None or campaign.deleted_at is not None:
+        campaign = rules.live_campaign(session, campaign)
+        if campaign is None:
             raise ValidationError({"campaign_id": _("There is no such campaign.")})
     chosen = channel
     if campaign is not None:

@@ -29,6 +29,7 @@ concurrent writers add to the same row without losing counts or deadlocking; row
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -320,22 +321,29 @@ def apply(session: Session, delta: Sums) -> None:
     sums = {k: v for k, v in delta.items() if any(v)}
     if not sums:
         return
-    table = ChannelDay.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[n] for n in KEY], set_={n: table.c[n] + statement.excluded[n] for n in VALUES}
-    )
+    upsert, prune = _sum_statements(session.get_bind().dialect.name)
     keys = sorted(sums, key=_order)
-    session.execute(statement, [{**dict(zip(KEY, k, strict=True)), **dict(zip(VALUES, sums[k], strict=True))}
-                                for k in keys])  # fmt: skip
+    session.execute(upsert, [{**dict(zip(KEY, k, strict=True)), **dict(zip(VALUES, sums[k], strict=True))}
+                             for k in keys])  # fmt: skip
     if any(v < 0 for k in keys for v in sums[k]):
-        condition = and_(*(table.c[n] == bindparam(f"k_{n}") for n in KEY), *(table.c[n] == 0 for n in VALUES))
-        session.execute(delete(table).where(condition),
-                        [{f"k_{n}": part for n, part in zip(KEY, k, strict=True)} for k in keys])  # fmt: skip
+        session.execute(prune, [{f"k_{n}": part for n, part in zip(KEY, k, strict=True)} for k in keys])
+
+
+@functools.cache
+def _sum_statements(dialect: str) -> tuple[Any, Any]:
+    """The adding upsert and the delete of rows at zero, built once per dialect (every lead save runs them;
+    building them cost a submission to the public form more than executing them)."""
+    table = ChannelDay.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert_of
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert_of
+    upsert = upsert_of(table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[table.c[n] for n in KEY], set_={n: table.c[n] + upsert.excluded[n] for n in VALUES}
+    )
+    condition = and_(*(table.c[n] == bindparam(f"k_{n}") for n in KEY), *(table.c[n] == 0 for n in VALUES))
+    return upsert, delete(table).where(condition)
 
 
 # -- recounting ---------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -44,8 +43,8 @@ from voronka.core.errors import ValidationError
 from voronka.core.handlers import client_ip, db, runtime
 from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
-from voronka.core.models import RateCounter
 from voronka.core.security.markers import csrf_exempt, public, rate_limit
+from voronka.core.security.throttle import RateLimited, count_request
 from voronka.core.types import utcnow
 
 from . import capture, channels
@@ -278,18 +277,18 @@ def _form_rate(request: Request) -> int:
 
 
 def _over_form_rate(session: Any, request: Request) -> bool:
-    """Whether this address has posted more than ``form_rate`` times this minute. The guard has already
-    counted this request for the route's ``@rate_limit`` (same key and window: per route and address, per
-    minute), so reading that count costs one SELECT and no second write."""
-    route = request.scope.get("route")
-    key = f"{getattr(route, 'path', request.url.path)}|{client_ip(request)}"
-    count = session.connection().execute(_RATE_COUNT, {"key": key, "window": int(time.time()) // 60}).scalar()
-    return (count or 0) > _form_rate(request)
+    """Count this post (in the caller's write transaction; :class:`RateLimited` over the route's ceiling) and
+    say whether this address has posted more than ``form_rate`` times this minute."""
+    return count_request(session, request) > _form_rate(request)
 
 
-_RATE_COUNT = select(RateCounter.count).where(RateCounter.key == bindparam("key"),
-                                              RateCounter.window == bindparam("window"))  # fmt: skip
-"""Built once: a statement built per call costs more than running it."""
+def _over_rate_alone(request: Request) -> bool:
+    """Count a post that writes nothing else, in a transaction of its own; whether it is over a limit."""
+    try:
+        with write_transaction(runtime(request).sessions) as session:
+            return _over_form_rate(session, request)
+    except RateLimited:
+        return True
 
 
 def _check(values: dict[str, str]) -> dict[str, str]:
@@ -309,7 +308,7 @@ def _shown(values: dict[str, str]) -> dict[str, str]:
     return {k: v[: capture.MESSAGE_MAX] for k, v in values.items() if k != HONEYPOT}
 
 
-@rate_limit(RATE_CEILING, per=60)
+@rate_limit(RATE_CEILING, per=60, counted_by_endpoint=True)  # counted in the lead's own transaction
 @csrf_exempt("origin check and honeypot")
 @public
 async def submit(request: Request) -> Response:
@@ -325,11 +324,9 @@ async def submit(request: Request) -> Response:
     except Refused as exc:
         return _form_page(request, campaign, {}, message=exc.message, status_code=exc.status)
     thanks = campaign.thank_you_url or f"/leads/form/{campaign.tracking_code}/thanks"
-    if values.get(HONEYPOT, "").strip() or _check(values):
-        with runtime(request).sessions() as session:  # junk is refused at the same rate as the rest
-            if _over_form_rate(session, request):
-                message = _("Too many submissions from your address. Wait a minute and try again.")
-                return _form_page(request, campaign, _shown(values), message=message, status_code=429)
+    too_many = _("Too many submissions from your address. Wait a minute and try again.")
+    if (values.get(HONEYPOT, "").strip() or _check(values)) and _over_rate_alone(request):  # junk counts too
+        return _form_page(request, campaign, _shown(values), message=too_many, status_code=429)
     if values.get(HONEYPOT, "").strip():
         return RedirectResponse(thanks, status_code=303)  # a robot: thanked, nothing kept
     errors = _check(values)
@@ -341,13 +338,17 @@ async def submit(request: Request) -> Response:
         try:
             with write_transaction(runtime(request).sessions) as session:
                 if _over_form_rate(session, request):
-                    raise Refused(429, _("Too many submissions from your address. Wait a minute and try again."))
+                    raise Refused(429, too_many)
                 capture.remember(runtime(request))
                 capture.capture(session, channels.WEB_FORM, _trusted(values), campaign=campaign.id, payload=payload,
                                 consent_text=_(CONSENT_TEXT))  # fmt: skip
         except Refused as exc:
             return _form_page(request, campaign, _shown(values), message=exc.message, status_code=exc.status)
+        except RateLimited:
+            return _form_page(request, campaign, _shown(values), message=too_many, status_code=429)
         except ValidationError as exc:
+            if _over_rate_alone(request):  # the refused lead's transaction took its count with it
+                return _form_page(request, campaign, _shown(values), message=too_many, status_code=429)
             errors = {k: str(v) for k, v in exc.errors.items() if k in FIELDS}
             problem = " ".join(str(v) for k, v in exc.errors.items() if k not in FIELDS)
         else:

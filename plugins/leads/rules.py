@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from voronka.core.errors import ValidationError
@@ -55,10 +55,13 @@ def _old(lead: Lead, column: str) -> Any:
 
 def _defaults(lead: Lead) -> None:
     """Column defaults apply at the flush; the rules read a new lead before it, so fill them in now."""
-    for column in Lead.__table__.columns:
-        default = column.default
-        if default is not None and default.is_scalar and getattr(lead, column.key, None) is None:
-            setattr(lead, column.key, default.arg)
+    for key, value in _SCALAR_DEFAULTS:
+        if getattr(lead, key, None) is None:
+            setattr(lead, key, value)
+
+
+_SCALAR_DEFAULTS = tuple((column.key, column.default.arg) for column in Lead.__table__.columns
+                         if column.default is not None and column.default.is_scalar)  # fmt: skip
 
 
 def _names(lead: Lead, changes: dict[str, Any]) -> None:
@@ -88,10 +91,20 @@ def _contact_points(session: Session, lead: Lead, changes: dict[str, Any]) -> No
         raise ValidationError(errors)
 
 
+_LIVE_CAMPAIGN = select(Campaign.id, Campaign.channel).where(Campaign.id == bindparam("id"),
+                                                          Campaign.deleted_at.is_(None))  # fmt: skip
+
+
+def live_campaign(session: Session, campaign_id: int) -> Any:
+    """The id and channel of a campaign not in the recycle bin, or None: all a lead's write needs of it (the
+    public form runs this on every post, so no ORM object is loaded)."""
+    return session.execute(_LIVE_CAMPAIGN, {"id": campaign_id}).first()
+
+
 def _channel(session: Session, lead: Lead, changes: dict[str, Any]) -> None:
     if lead.campaign_id is not None and ("campaign_id" in changes or _old(lead, "campaign_id") is None):
-        campaign = session.get(Campaign, lead.campaign_id)
-        if campaign is None or campaign.deleted_at is not None:
+        campaign = live_campaign(session, lead.campaign_id)
+        if campaign is None:
             raise ValidationError({"campaign_id": _("There is no such campaign.")})
         if not lead.channel or "channel" not in changes:
             lead.channel = campaign.channel

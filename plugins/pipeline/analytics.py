@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, not_, null, or_, select
 from sqlalchemy.orm import Session
 
 from voronka.core.company import CompanySettings, company_settings
@@ -326,14 +326,95 @@ def stage_flows(
     return {stage: StageFlow(*(int(v or 0) for v in values)) for stage, *values in session.execute(query)}
 
 
+# -- per-owner sums for metrics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SumColumns:
+    """The columns :func:`owner_sums`' callers build their conditions and sums on, alike on the sums and on
+    the deals (where ``deals`` is 1 and ``weighted`` amount × probability)."""
+
+    status: Any
+    currency: Any
+    category: Any
+    deals: Any
+    amount: Any
+    weighted: Any
+
+
+def owner_sums(
+    session: Session,
+    clauses: Sequence[ColumnElement[bool]],
+    edge_clauses: Sequence[ColumnElement[bool]],
+    statuses: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    *,
+    sums: Callable[[SumColumns], list[Any]],
+    unit: Callable[[SumColumns], ColumnElement[bool]] | None = None,
+    by_category: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Plain (owner, status, currency, bucket, category, *sums) tuples for the deals of ``statuses`` that close
+    in ``[start, end)``, read from the same sums and partial-month edges as :func:`deal_rows` with ``by_owner``.
+
+    Rows are summed per owner and status (and category with ``by_category``, else None), except those
+    ``unit`` picks, which stay apart per currency, bucket and category exactly as :func:`deal_rows` returns
+    them (a figure converts and rounds each of them on its own); the others come back with bucket None.
+    Without ``unit`` nothing is apart and currency is None too. A manager's figures span a few hundred
+    owners: this reads a few hundred rows where :func:`deal_rows` reads thousands."""
+    r = DealRollup
+    whole_from, whole_to = _ceil_month(start), end.replace(day=1)
+    connection = session.connection()
+    found: list[tuple[Any, ...]] = []
+    if whole_from < whole_to:
+        columns = SumColumns(r.status, r.currency, r.forecast_category, r.deals, r.amount_minor, r.weighted)
+        query = _owner_sum_query(r.owner_user_id, r.bucket, columns, sums, unit, by_category)
+        query = query.where(*clauses, r.status.in_(list(statuses)), r.bucket > NO_DATE, r.bucket >= whole_from,
+                            r.bucket < whole_to)  # fmt: skip
+        found.extend(connection.execute(query).all())
+    edges: list[tuple[dt.date, dt.date]] = []
+    if whole_from != start:
+        edges.append((start, min(whole_from, end)))
+    if whole_to != end:
+        edges.append((max(whole_to, start), end))
+    o = Opportunity
+    day = case((o.status == OPEN, o.expected_close), else_=o.closed_on)
+    columns = SumColumns(o.status, o.amount_currency, o.forecast_category, literal_column("1"), o.amount_minor,
+                         o.amount_minor * o.probability)  # fmt: skip
+    for edge_start, edge_end in dict.fromkeys(edges):
+        query = _owner_sum_query(func.coalesce(o.owner_user_id, 0), day, columns, sums, unit, by_category)
+        query = query.where(*edge_clauses, o.deleted_at.is_(None), o.status.in_(list(statuses)), day.is_not(None),
+                            day >= edge_start, day < edge_end)  # fmt: skip
+        found.extend(connection.execute(query).all())
+    return found
+
+
+def _owner_sum_query(owner: Any, bucket: Any, columns: SumColumns, sums: Callable[[SumColumns], list[Any]],
+                     unit: Callable[[SumColumns], ColumnElement[bool]] | None, by_category: bool) -> Any:  # fmt: skip
+    """The grouped SELECT of :func:`owner_sums` on one source (a grouped expression is one object in both the
+    columns and GROUP BY, so PostgreSQL sees its parameters as the same)."""
+    keys: list[Any] = [owner, columns.status]
+    if unit is None:
+        picked: list[Any] = [*keys, null(), null()]
+    else:
+        apart = case((unit(columns), bucket))
+        keys += [columns.currency, apart]
+        picked = list(keys)
+    keys += [columns.category] if by_category else []
+    picked += [columns.category if by_category else null()]
+    return select(*picked, *(func.sum(value) for value in sums(columns))).group_by(*keys)
+
+
 __all__ = [
     "Converted",
     "Converter",
     "Row",
     "Source",
     "StageFlow",
+    "SumColumns",
     "deal_rows",
     "owner_clauses",
+    "owner_sums",
     "source",
     "stage_flows",
 ]

@@ -21,7 +21,7 @@ from voronka.core import custom_fields
 from voronka.core.company import company_settings
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
-from voronka.core.handlers import db, runtime, user
+from voronka.core.handlers import db, go_to, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.ids import parse_id, parse_version
 from voronka.core.security.markers import requires
@@ -199,7 +199,7 @@ async def product_new(request: Request) -> Response:
         else:
             target = f"/pipeline/products/{product_id}"
             if is_htmx(request):
-                return Response(status_code=204, headers={"HX-Location": target})
+                return go_to(request, target)
             return RedirectResponse(target, status_code=303)
     ctx = {**base, **_form_context(request, None, errors=submitted.errors, submitted=submitted)}
     return render(request, "pipeline/product_new.html", ctx, block="form", status_code=400)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
-from voronka.core.handlers import db, runtime, user
+from voronka.core.handlers import db, go_to, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.ids import owner_choices, parse_id, parse_owner, parse_version
 from voronka.core.models import Team, User
@@ -156,7 +156,7 @@ async def order_page(request: Request) -> Response:
 def _done(request: Request, order_id: int, done: str) -> Response:
     url = f"/pipeline/orders/{order_id}?done={done}"
     if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": url})
+        return go_to(request, url)
     return RedirectResponse(url, status_code=303)
 
 

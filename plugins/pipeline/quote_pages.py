@@ -25,7 +25,7 @@ from starlette.routing import Route
 from voronka.core.company import company_settings
 from voronka.core.db import write_transaction
 from voronka.core.errors import StaleRecord, ValidationError
-from voronka.core.handlers import db, runtime, user
+from voronka.core.handlers import db, go_to, runtime, user
 from voronka.core.i18n import gettext as _
 from voronka.core.ids import existing_owner, owner_choices, parse_id, parse_owner, parse_version
 from voronka.core.models import Team, User
@@ -265,7 +265,7 @@ async def quote_new(request: Request) -> Response:
         else:
             target = f"/pipeline/quotes/{quote_id}"
             if is_htmx(request):
-                return Response(status_code=204, headers={"HX-Location": target})
+                return go_to(request, target)
             return RedirectResponse(target, status_code=303)
     ctx["errors"] = errors
     return render(request, "pipeline/quote_new.html", ctx, block="form", status_code=400)
@@ -456,7 +456,7 @@ def _action(name: str) -> Any:
             return render_quote(request, load(request), _status_error(exc), problem=_message(exc))
         url = f"/pipeline/quotes/{target}?done={done}"
         if is_htmx(request):
-            return Response(status_code=204, headers={"HX-Location": url})
+            return go_to(request, url)
         return RedirectResponse(url, status_code=303)
 
     act.__name__ = f"quote_{name.replace('-', '_')}"
@@ -482,7 +482,7 @@ async def quote_accept(request: Request) -> Response:
         return render_quote(request, load(request), _status_error(exc), problem=_message(exc))
     url = f"/pipeline/orders/{order_id}?done=accepted"
     if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": url})
+        return go_to(request, url)
     return RedirectResponse(url, status_code=303)
 
 

@@ -102,6 +102,19 @@ def test_a_rate_limit_holds_across_two_processes(make_app):
         assert elsewhere.get(url).status_code == 200
 
 
+def test_an_endpoint_may_count_its_request_in_its_own_transaction(app, client):
+    _away_from_a_window_edge()
+    assert client.get(f"{BASE}/counted?k=first").text == "written first"
+    assert client.get(f"{BASE}/counted?early=1").text == "answered early"  # counted by the guard afterwards
+    over = client.get(f"{BASE}/counted?k=third")
+    assert over.status_code == 429 and over.headers["retry-after"] == "3600"
+    with read(app) as session:  # the refused request's write went with its transaction
+        keys = set(session.scalars(select(SettingValue.key).where(SettingValue.plugin == "voronka_test_security")))
+    assert keys == {"first"}
+    assert client.get(f"{BASE}/counted?early=1").status_code == 200  # an early answer is never refused
+    assert client.get(f"{BASE}/counted?k=fourth").status_code == 429
+
+
 # -- permissions ----------------------------------------------------------------------------------------
 
 

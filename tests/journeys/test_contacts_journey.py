@@ -43,7 +43,7 @@ def clean(browsing: Any, step: str, expected_4xx: tuple[str, ...] = ()) -> None:
 
 
 def card_id(browsing: Any) -> int:
-    """The id of the card on screen, after HTMX (HX-Location) or a redirect brought it up."""
+    """The id of the card on screen, after HTMX (HX-Redirect) or a redirect brought it up."""
     browsing.page.wait_for_url(CARD_URL)
     browsing.page.wait_for_load_state("networkidle")
     match = CARD_URL.search(urlsplit(browsing.page.url).path)

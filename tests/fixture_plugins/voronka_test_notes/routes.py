@@ -55,7 +55,7 @@ def kind(request: Request) -> Any:
 
 def go_to(request: Request, target: str) -> Response:
     if request.headers.get("hx-request") == "true":
-        return Response(status_code=204, headers={"HX-Location": target})
+        return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
 
 

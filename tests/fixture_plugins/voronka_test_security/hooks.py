@@ -4,9 +4,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from voronka.core.db import write_transaction
 from voronka.core.markers import hookimpl
+from voronka.core.models import SettingValue
 from voronka.core.security.markers import api_key, csrf_exempt, public, rate_limit, requires
 from voronka.core.security.permissions import Permission
+from voronka.core.security.throttle import count_request
+from voronka.core.types import utcnow
 
 SECRET_PERMISSION = "voronka_test_security.secret"
 PREFIX = "/voronka_test_security"
@@ -65,6 +69,20 @@ async def limited(request: Request) -> Response:
     return PlainTextResponse("within the limit")
 
 
+@rate_limit(2, per=3600, counted_by_endpoint=True)
+@public
+async def counted(request: Request) -> Response:
+    """Writes a setting named by ``?k=`` and counts itself in the same transaction; ``?early=1`` answers
+    without writing or counting (the guard counts it after)."""
+    if request.query_params.get("early"):
+        return PlainTextResponse("answered early")
+    key = request.query_params.get("k", "hit")
+    with write_transaction(request.app.state.voronka.sessions) as session:
+        session.merge(SettingValue(plugin="voronka_test_security", key=key, value=1, changed_at=utcnow()))
+        count_request(session, request)
+    return PlainTextResponse(f"written {key}")
+
+
 @requires(SECRET_PERMISSION)
 async def secret(request: Request) -> Response:
     return PlainTextResponse("the secret page")
@@ -92,6 +110,7 @@ def routes() -> list:
         Route("/api/items", api_items, methods=["GET", "POST"], name="api_items"),
         Route("/api/items/write", api_items_write, methods=["POST"], name="api_items_write"),
         Route("/limited", limited, name="limited"),
+        Route("/counted", counted, name="counted"),
         Route("/secret", secret, name="secret"),
         Mount(
             "/nested",

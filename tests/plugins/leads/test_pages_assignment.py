@@ -22,6 +22,7 @@ def set_settings(app: Any, **values: Any) -> None:
         for key, value in values.items():
             session.merge(SettingValue(plugin="leads", key=key, value=value, changed_at=utcnow()))
         bump(session, "settings")
+    app.state.voronka.sync(force=True)  # as the settings page does: the per-process cache re-reads
 
 
 def team_of(leads: Any, name: str, members: list[str]) -> int:

@@ -12,23 +12,8 @@ from sqlalchemy import select
 from voronka.core.db import write_transaction
 from voronka.plugins.contacts.api import Party
 from voronka.plugins.leads.models import FieldMapping, Lead, LeadOutcome, Qualification, Script, ScriptVersion
-from voronka.plugins.pipeline import hooks as pipeline_hooks
 from voronka.plugins.pipeline import leads_answers
 from voronka.plugins.pipeline.models import Opportunity
-
-
-@pytest.fixture(autouse=True)
-def wired(app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Pipeline's answers to leads' hooks, as plugins/pipeline/hooks.py registers them once wired."""
-    if not hasattr(pipeline_hooks, "qualification_outcomes"):
-        monkeypatch.setattr(pipeline_hooks, "qualification_outcomes", leads_answers.qualification_outcomes,
-                            raising=False)  # fmt: skip
-        monkeypatch.setattr(pipeline_hooks, "qualification_lookups", leads_answers.qualification_lookups,
-                            raising=False)  # fmt: skip
-        pm = app.state.voronka.host.pm
-        pm.unregister(name="pipeline")
-        pm.register(pipeline_hooks, name="pipeline")
-    return app
 
 
 def acme(leads: Any, **values: Any) -> int:

@@ -17,25 +17,9 @@ from voronka.core.models_records import AuditEntry
 from voronka.plugins.contacts.api import Party, Relationship
 from voronka.plugins.leads import deal_results, qualify
 from voronka.plugins.leads.models import FieldMapping, Lead, LeadOutcome
-from voronka.plugins.pipeline import hooks as pipeline_hooks
 from voronka.plugins.pipeline import leads_answers
 from voronka.plugins.pipeline.models import Opportunity
 from voronka.plugins.pipeline.stages import catalogue
-
-
-@pytest.fixture(autouse=True)
-def wired(app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Pipeline's answers to leads' hooks, registered as plugins/pipeline/hooks.py will once it imports
-    them (until then the test registers them the same way: on pipeline's hooks module)."""
-    if not hasattr(pipeline_hooks, "qualification_outcomes"):
-        monkeypatch.setattr(pipeline_hooks, "qualification_outcomes", leads_answers.qualification_outcomes,
-                            raising=False)  # fmt: skip
-        monkeypatch.setattr(pipeline_hooks, "qualification_lookups", leads_answers.qualification_lookups,
-                            raising=False)  # fmt: skip
-        pm = app.state.voronka.host.pm
-        pm.unregister(name="pipeline")
-        pm.register(pipeline_hooks, name="pipeline")
-    return app
 
 
 def run(leads: Any, lead_id: int, actor: str = "sales", **kw: Any) -> dict[str, tuple[str, int]]:

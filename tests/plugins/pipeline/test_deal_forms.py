@@ -58,7 +58,7 @@ def test_create_writes_the_deal_and_goes_to_it(client, pipeline):
     client.login("sales")
     created = client.hx_post("/pipeline/deals/new", data=_form(pipeline, org, amount="1 250,50", currency="eur"))
     assert created.status_code == 204
-    deal_id = int(created.headers["HX-Location"].rsplit("/", 1)[1])
+    deal_id = int(created.headers["HX-Redirect"].rsplit("/", 1)[1])
     deal = pipeline.get(Opportunity, deal_id)
     assert (
         deal.name,

@@ -148,7 +148,7 @@ def test_move_on_won_lost_and_reopen(client, pipeline):
         f"/pipeline/deals/{deal_id}/advance",
         data={"version": version_in(page), "stage": str(stages["Interest confirmed"])},
     )
-    assert moved.status_code == 204 and moved.headers["HX-Location"] == f"/pipeline/deals/{deal_id}"
+    assert moved.status_code == 204 and moved.headers["HX-Redirect"] == f"/pipeline/deals/{deal_id}"
     assert pipeline.get(Opportunity, deal_id).stage_id == stages["Interest confirmed"]
     # the same (now stale) button again: refused, the deal stays where it is
     again = client.hx_post(
@@ -194,7 +194,7 @@ def test_delete_goes_to_the_recycle_bin(client, pipeline):
     client.login("sales")
     assert "Delete “To delete”?" in client.get(f"/pipeline/deals/{deal_id}/delete").text
     gone = client.hx_post(f"/pipeline/deals/{deal_id}/delete")
-    assert gone.status_code == 204 and gone.headers["HX-Location"] == f"/contacts/{org}"
+    assert gone.status_code == 204 and gone.headers["HX-Redirect"] == f"/contacts/{org}"
     assert pipeline.get(Opportunity, deal_id).deleted_at is not None
     assert client.get(f"/pipeline/deals/{deal_id}").status_code == 404
     with pipeline.runtime.sessions() as session:

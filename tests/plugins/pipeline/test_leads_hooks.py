@@ -8,23 +8,7 @@ from typing import Any
 import pytest
 
 from voronka.core.db import write_transaction
-from voronka.plugins.pipeline import hooks as pipeline_hooks
 from voronka.plugins.pipeline import leads_answers
-
-
-@pytest.fixture(autouse=True)
-def wired(app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The answers registered on pipeline's hooks module, as plugins/pipeline/hooks.py does once it imports
-    them (until then the test registers them the same way)."""
-    if not hasattr(pipeline_hooks, "qualification_outcomes"):
-        monkeypatch.setattr(pipeline_hooks, "qualification_outcomes", leads_answers.qualification_outcomes,
-                            raising=False)  # fmt: skip
-        monkeypatch.setattr(pipeline_hooks, "qualification_lookups", leads_answers.qualification_lookups,
-                            raising=False)  # fmt: skip
-        pm = app.state.voronka.host.pm
-        pm.unregister(name="pipeline")
-        pm.register(pipeline_hooks, name="pipeline")
-    return app
 
 
 def _offered(app: Any, hook: str) -> dict[str, Any]:
