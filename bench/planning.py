@@ -83,7 +83,8 @@ def seed_plans(url: str) -> int:
                 now = utcnow()
                 rows += [{"owner_user_id": user, "owner_team_id": None, "metric_key": key, "period_kind": QUARTER,
                           "period_start": period.start, "period_end": period.end, "target": target, "stretch": None,
-                          "method": BY_HAND, "note": "", "version": 1, "custom": {}, "created_at": now,
+                          "method": BY_HAND, "unit": "money" if key.endswith("revenue_won") else "count",
+                          "note": "", "version": 1, "custom": {}, "created_at": now,
                           "updated_at": now} for user, target in targets.items()]  # fmt: skip
             bulk_insert(session, Plan, rows)
         with engine.connect() as conn:

@@ -139,9 +139,13 @@ def parse_decimal(text: str) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation:
         raise ValidationError(_("“%(text)s” is not a number.") % {"text": text}) from None
-    if not value.is_finite():
-        raise ValidationError(_("“%(text)s” is not a number.") % {"text": text})
+    if not value.is_finite() or (value and value.adjusted() > MAX_DIGITS):  # int() of 1e99999999 takes hours
+        raise ValidationError(_("“%(text)s” is not a number.") % {"text": text[:40]})
     return value
+
+
+MAX_DIGITS = 30
+"""More digits before the point than this is a typing slip or an attack, never a figure a CRM keeps."""
 
 
 def parse_date(text: str) -> dt.date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,8 @@ from voronka.core.security.throttle import COUNTED_STATE, RATE_STATE, RateLimit,
 from voronka.core.types import utcnow
 
 from .middleware import UPLOAD_REFUSED
+
+log = logging.getLogger(__name__)
 
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 PERMISSION_DENIED = N_("You do not have permission to open this page.")
@@ -74,7 +77,10 @@ def guard(endpoint: Endpoint) -> Endpoint:
             raise _too_many(exc.per) from None
         finally:
             if marks.rate is not None and marks.rate_in_endpoint and not getattr(request.state, COUNTED_STATE, False):
-                _count_after(request, *marks.rate)
+                try:
+                    _count_after(request, *marks.rate)
+                except Exception:  # the answer stands; the count is lost, not the request
+                    log.exception("could not count a rate-limited request afterwards")
 
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
     guarded.__doc__ = endpoint.__doc__

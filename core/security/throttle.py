@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -86,9 +86,11 @@ COUNTED_STATE = "voronka_rate_counted"
 def count_request(session: Session, request: Any) -> int:
     """Count ``request`` against its route's rate limit inside the caller's write transaction (one
     transaction instead of two); return this window's count for the address. Raises :class:`RateLimited`
-    over the limit: the caller's transaction then rolls back, the count with it, so a flood stays refused."""
+    over the limit. The request counts as counted only once that transaction commits: when it rolls back
+    (over the limit, a refused record, any error) the guard counts the request after the endpoint, so every
+    request is counted exactly once and a flood stays refused."""
     limit: RateLimit = getattr(request.state, RATE_STATE)
-    setattr(request.state, COUNTED_STATE, True)
+    session.info[_PENDING] = request
     count = rate_count(session, limit.key, limit.per)
     if count > limit.limit:
         raise RateLimited(limit.per)
@@ -106,3 +108,18 @@ def _rate_statements(dialect: str) -> tuple[Any, Any]:
     ).returning(RateCounter.count)
     prune = delete(RateCounter).where(RateCounter.key == bindparam("key"), RateCounter.window < bindparam("window"))
     return upsert, prune
+
+
+_PENDING = "voronka_rate_pending"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    request = session.info.pop(_PENDING, None)
+    if request is not None:
+        setattr(request.state, COUNTED_STATE, True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)

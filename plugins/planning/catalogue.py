@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from voronka.core.i18n import gettext as _
 from voronka.core.metrics import Metric
+
+from .models import Plan
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,15 @@ def available(host: Any) -> list[MetricInfo]:
     return [_info(plugin, metric) for plugin, metric in _cache(host).values()]
 
 
-def describe(host: Any, key: str) -> MetricInfo:
-    """``key`` as planning shows it, available or not."""
+def describe(host: Any, key: str, session: Session | None = None) -> MetricInfo:
+    """``key`` as planning shows it, available or not; for one that is not, its unit as the plans with that
+    metric keep it (read through ``session``), so a money target still reads as money."""
     found = _cache(host).get(key)
     if found is not None:
         return _info(*found)
+    unit = "count"
+    if session is not None:
+        unit = session.scalar(select(Plan.unit).where(Plan.metric_key == key).limit(1)) or unit
     plugin = key.partition(".")[0]
     host = plugin_host(host)
     if plugin in getattr(host, "plugins", {}) and plugin not in host.enabled:
@@ -74,7 +83,7 @@ def describe(host: Any, key: str) -> MetricInfo:
     else:
         problem = _("No installed plugin measures “%(key)s” any more: this plan keeps its target but has no "
                     "figures.") % {"key": key}  # fmt: skip
-    return MetricInfo(key=key, label=key, unit="count", in_progress="", plugin=plugin, metric=None, problem=problem)
+    return MetricInfo(key=key, label=key, unit=unit, in_progress="", plugin=plugin, metric=None, problem=problem)
 
 
 def _info(plugin: str, metric: Metric) -> MetricInfo:

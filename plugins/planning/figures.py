@@ -20,18 +20,20 @@ BEHIND_SHARE = 0.8
 """Under pace but at least this share of it is "behind" (amber); less is "off track" (red)."""
 
 
-def status_of(target: int | None, actual: float, expected: float, *, available: bool = True) -> str:
-    """The status of ``actual`` against ``target`` when ``expected`` (0–1) of the period has passed."""
+def status_of(target: int | None, actual: float, expected: float, *, available: bool = True,
+              ended: bool = False) -> str:  # fmt: skip
+    """The status of ``actual`` against ``target`` when ``expected`` (0–1) of the period has passed;
+    ``ended``: the period is over (on its last day deals still close, so it is not "missed" yet)."""
     if not available:
         return UNAVAILABLE
     if target is None:
         return NO_TARGET
     if actual >= target:
         return MET
+    if ended:
+        return MISSED
     if expected <= 0:
         return NOT_STARTED
-    if expected >= 1:
-        return MISSED
     share = actual / target if target else 1.0
     if share >= expected:
         return ON_TRACK
@@ -58,11 +60,14 @@ class Figures:
     expected: float
     status: str
 
+    ended: bool = False
+    """The period is over: nothing is in progress for it any more, the projection is the actual."""
+
     @property
     def projection(self) -> float:
         """Where the period should end: the actual plus what is in progress for it (for revenue, the
-        weighted pipeline expected to close in the period)."""
-        return self.actual + self.in_progress
+        weighted pipeline expected to close in the period); for a past period, the actual."""
+        return self.actual if self.ended else self.actual + self.in_progress
 
     @property
     def percent(self) -> float | None:

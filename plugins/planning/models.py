@@ -20,6 +20,9 @@ from voronka.core.types import UTCDateTime, utcnow
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
 PERIOD_KINDS = (MONTH, QUARTER, YEAR)
 
+UNITS = ("count", "money")
+"""The metric's unit, kept with the plan so its target reads right while the metric's plugin is off."""
+
 BY_HAND, EVENLY, BY_SHARE = "hand", "even", "share"
 METHODS = (BY_HAND, EVENLY, BY_SHARE)
 """How a target was set: typed in, an even split of the manager's, or by last period's share."""
@@ -33,8 +36,9 @@ class Plan(OwnedMixin, VersionedMixin, CustomFieldsMixin, Base):
     """``owner_user_id``'s target for ``metric_key`` over ``[period_start, period_end)`` (company-local days).
 
     ``metric_key`` names a metric of any plugin; when that plugin is disabled or gone the plan stays and is
-    shown as unavailable until it comes back. ``stretch`` is an optional higher target. The owner is always
-    a user (a queue has no plan); ``owner_team_id`` stays empty.
+    shown as unavailable until it comes back, its target still in ``unit`` (count, or money in minor units).
+    ``stretch`` is an optional higher target. The owner is always a user (a queue has no plan);
+    ``owner_team_id`` stays empty.
     """
 
     __tablename__ = "planning_plan"
@@ -44,6 +48,7 @@ class Plan(OwnedMixin, VersionedMixin, CustomFieldsMixin, Base):
     period_kind: Mapped[str] = mapped_column(String(8))
     period_start: Mapped[dt.date] = mapped_column(Date)
     period_end: Mapped[dt.date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(8), default="count")
     target: Mapped[int] = mapped_column(BigInteger)
     stretch: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     method: Mapped[str] = mapped_column(String(8), default=BY_HAND)
@@ -59,4 +64,5 @@ class Plan(OwnedMixin, VersionedMixin, CustomFieldsMixin, Base):
         CheckConstraint("period_end > period_start", name="period"),
         CheckConstraint(_in("period_kind", PERIOD_KINDS), name="period_kind"),
         CheckConstraint(_in("method", METHODS), name="method"),
+        CheckConstraint(_in("unit", UNITS), name="unit"),
     )

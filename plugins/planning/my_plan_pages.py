@@ -397,7 +397,7 @@ def records_context(request: Request) -> dict[str, Any]:
     if which not in WHICH:
         raise bad_request(_("Show “actual” or “in_progress” records, not “%(which)s”.") % {"which": which[:40]})
     person = query_person(request, session, "user", period)
-    metric = catalogue.describe(host, key)
+    metric = catalogue.describe(host, key, session)
     numbers = Numbers(settings.base_currency)
     shown_user = None if person.is_viewer else person.id
     rows: list[RecordLine] = []

@@ -70,7 +70,7 @@ def team_view(session: Session, host: Any, viewer: Any, root_id: int, metric_key
               today: dt.date | None = None) -> TeamView:  # fmt: skip
     """The tree of ``root_id`` and everyone under them during ``period`` for ``metric_key``."""
     today = today or company_settings(session).today()
-    info = catalogue.describe(host, metric_key)
+    info = catalogue.describe(host, metric_key, session)
     pieces = _segments(session, viewer, root_id, period)
     sums = _sums(session, info, viewer, pieces)
     people = {user for piece in pieces for user in piece.tree.order}
@@ -85,7 +85,9 @@ def team_view(session: Session, host: Any, viewer: Any, root_id: int, metric_key
         target = plan.target if plan else None
         figures = Figures(target=target, stretch=plan.stretch if plan else None, actual=found.actual,
                           in_progress=found.in_progress, expected=expected,
-                          status=status_of(target, found.actual, expected, available=info.available))  # fmt: skip
+                          status=status_of(target, found.actual, expected, available=info.available,
+                                           ended=today >= period.end),
+                          ended=today >= period.end)  # fmt: skip
         spans = _spans(found.days)
         node = TeamNode(user_id=user, name=names.get(user, str(user)), plan=plan, figures=figures,
                         own_actual=found.own_actual, spans=spans,
@@ -93,6 +95,10 @@ def team_view(session: Session, host: Any, viewer: Any, root_id: int, metric_key
         nodes[path] = node
         if len(path) > 1:
             nodes[path[:-1]].children.append(node)
+    allowed = _people_in_scope(session, viewer)
+    if allowed is not None:  # someone who sees only themselves and their teams sees no one else in the tree
+        for node in nodes.values():
+            node.children = [child for child in node.children if child.user_id in allowed]
     for node in nodes.values():
         node.children.sort(key=lambda n: (n.name.casefold(), n.user_id, n.spans[0].start if n.spans else period.start))
         targets = [child.plan.target for child in node.children if child.plan is not None]
@@ -114,13 +120,15 @@ def my_plan(session: Session, host: Any, viewer: Any, user_id: int, period: Peri
     expected = period.elapsed(today)
     found: list[PlanProgress] = []
     for row in rows:
-        info = catalogue.describe(host, row.metric_key)
+        info = catalogue.describe(host, row.metric_key, session)
         total = _sums(session, info, viewer, pieces)[(user_id,)]
         actual, in_progress = total.actual, total.in_progress
         plan = PlanRef(id=row.id, target=row.target, stretch=row.stretch, version=row.version, method=row.method)
         figures = Figures(target=plan.target, stretch=plan.stretch, actual=actual, in_progress=in_progress,
                           expected=expected,
-                          status=status_of(plan.target, actual, expected, available=info.available))  # fmt: skip
+                          status=status_of(plan.target, actual, expected, available=info.available,
+                                           ended=today >= period.end),
+                          ended=today >= period.end)  # fmt: skip
         found.append(PlanProgress(plan=plan, metric=info, figures=figures, period=period))
     found.sort(key=lambda p: (p.metric.label.casefold(), p.metric.key))
     return found
@@ -157,6 +165,19 @@ def may_view(session: Session, viewer: Any, user_id: int, period: Period) -> boo
         query = select(TeamMember.user_id).where(TeamMember.team_id.in_(teams), TeamMember.user_id == user_id)
         return bool(teams) and session.scalar(query.limit(1)) is not None
     return False
+
+
+def _people_in_scope(session: Session, viewer: Any) -> set[int] | None:
+    """Whom a viewer with the "own" or "team" scope may see in a tree (themselves and their teams' members);
+    None for "all" and "everyone under me", whose trees are theirs by construction."""
+    scope = getattr(viewer, "visibility", "own")
+    if scope in ("all", "under"):
+        return None
+    people = {viewer.id}
+    teams = list(getattr(viewer, "team_ids", ()) or ())
+    if scope == "team" and teams:
+        people |= set(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id.in_(teams))))
+    return people
 
 
 def _segments(session: Session, viewer: Any, root_id: int, period: Period) -> list[Segment]:

@@ -6,7 +6,7 @@ plan); the metric is one an enabled plugin measures when the plan is made or its
 plugin was switched off later keeps working: its target can still be edited); a person has one plan per
 metric for any stretch of time (no month inside a quarter that already has one).
 
-Who may set a target: the system (seeding) always; someone who sees everything (an administrator) for
+Who may set a target: the system (seeding) always; an administrator (``core.admin``) for
 anyone; otherwise a holder of ``planning.manage`` for the people who reported to them, at any depth, on some
 day of the period (the hierarchy as it was then), and for themselves only at the top of the tree, when
 nobody above them had them during the period.
@@ -132,6 +132,7 @@ def _check_metric(session: Session, plan: Plan, errors: dict[str, str]) -> None:
     if runtime is None:  # a session made outside an app (a script) has no plugins to ask
         return
     info = catalogue.describe(runtime.host, plan.metric_key)
+    plan.unit = info.unit
     if not info.available:
         errors["metric_key"] = _("“%(key)s” cannot be planned now: %(problem)s Choose a metric from the list.") % {
             "key": plan.metric_key, "problem": info.problem
@@ -159,7 +160,7 @@ def plan_refusal(session: Session, actor_id: int, owner_id: int, period: periods
     actor = load_user(session, actor_id)
     if actor is None:
         return _("Your account is not active, so you cannot set targets.")
-    if actor.visibility == "all":
+    if actor.is_admin:  # an administrator; the "all" visibility scope alone grants no right to set targets
         return ""
     if not actor.can(MANAGE):
         return _("Setting targets needs the “Set targets” permission; ask an administrator.")

@@ -73,7 +73,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
                     "owner_user_id": owner, "owner_team_id": None, "metric_key": info.key,
                     "period_kind": quarter.kind, "period_start": quarter.start, "period_end": quarter.end,
                     "target": target * unit, "stretch": stretch_units * unit if stretch_units is not None else None,
-                    "method": method, "note": "", "version": 1, "custom": {}, "created_at": now, "updated_at": now,
+                    "method": method, "unit": info.unit, "note": "", "version": 1, "custom": {}, "created_at": now,
+                    "updated_at": now,
                 })  # fmt: skip
     session.info.pop("planning.seed_views", None)
     ids = ctx.bulk_insert(Plan.__table__, rows, returning_ids=True) if rows else []

@@ -104,6 +104,8 @@ class Unit:
         if len(text) > TEXT_MAX:
             raise ValidationError(_("“%(text)s…” is not a number such as %(example)s.")
                                   % {"text": text[:20], "example": example})  # fmt: skip
+        if _too_many_digits(text):  # before any int(): "1e99999999" would take hours
+            raise ValidationError(_("The number is too large; check the number of digits."))
         try:
             if self.money:
                 value = Money.parse(text, self.currency).minor
@@ -125,6 +127,14 @@ class Unit:
         if value > rules.MAX_TARGET:
             raise ValidationError(_("The number is too large; check the number of digits."))
         return value
+
+
+def _too_many_digits(text: str) -> bool:
+    try:
+        number = Decimal(text.replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    except ArithmeticError:
+        return False  # not a number at all: the parse below says so
+    return number.is_finite() and bool(number) and number.adjusted() > len(str(rules.MAX_TARGET))
 
 
 def unit_of(session: Session, info: MetricInfo) -> Unit:
@@ -176,7 +186,8 @@ def _metric(request: Request, raw: str | None, root_id: int, period: Period) -> 
 
 
 def _is_admin(viewer: Any) -> bool:
-    return getattr(viewer, "visibility", None) == "all"
+    """An administrator (``core.admin``) plans for anyone; seeing everything is a visibility scope, not a right."""
+    return bool(getattr(viewer, "is_admin", False))
 
 
 def _sees(session: Session, viewer: Any, owner_id: int, period: Period) -> bool:
@@ -486,9 +497,23 @@ def _save_distribution(request: Request, screen: Screen, raw: Mapping[str, str])
     except StaleRecord as exc:
         return {"__stale__": str(exc)}
     except ValidationError as exc:
-        renames = {"target": "root_target", "stretch": "root_stretch"}
-        return {renames.get(str(k), str(k)): str(v) for k, v in exc.errors.items()}
+        return _placed(screen, exc.errors)
     return {}
+
+
+def _placed(screen: Screen, errors: dict[str, str]) -> dict[str, str]:
+    """Messages by the input the page shows them at; one about anything else (the period, the person, the
+    metric) goes to the message at the top, so nothing is said only to be lost."""
+    renames = {"target": "root_target", "stretch": "root_stretch"}
+    shown = {"root_target", "root_stretch", "method", *(row.key for row in screen.rows)}
+    placed: dict[str, str] = {}
+    for key, message in errors.items():
+        name = renames.get(str(key), str(key))
+        if name in shown:
+            placed[name] = str(message)
+        else:
+            placed[""] = f"{placed['']} {message}".strip() if "" in placed else str(message)
+    return placed
 
 
 # -- one plan -----------------------------------------------------------------------------------------------------
@@ -513,7 +538,7 @@ def _plan_context(request: Request, plan: Plan, form: dict[str, str] | None = No
                   errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
     session, viewer = db(request), user(request)
     settings = company_settings(session)
-    info = catalogue.describe(runtime(request).host, plan.metric_key)
+    info = catalogue.describe(runtime(request).host, plan.metric_key, db(request))
     unit = unit_of(session, info)
     period = plans.period_of(plan)
     owner = session.scalar(select(User.display_name).where(User.id == plan.owner_user_id)) or "?"
@@ -568,7 +593,7 @@ async def plan_page(request: Request) -> Response:
 async def plan_save(request: Request) -> Response:
     plan = _plan(request)
     raw = await form_dict(request)
-    unit = unit_of(db(request), catalogue.describe(runtime(request).host, plan.metric_key))
+    unit = unit_of(db(request), catalogue.describe(runtime(request).host, plan.metric_key, db(request)))
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for key in ("target", "stretch"):
@@ -631,7 +656,7 @@ async def plan_history(request: Request) -> Response:
     plan = _plan(request)
     session = db(request)
     kind = runtime(request).record_kinds["plan"]
-    unit = unit_of(session, catalogue.describe(runtime(request).host, plan.metric_key))
+    unit = unit_of(session, catalogue.describe(runtime(request).host, plan.metric_key, db(request)))
     labels = {"target": _("Target"), "stretch": _("Stretch target"), "note": _("Note"), "method": _("Set"),
               "metric_key": _("Metric"), "period_kind": _("Period"), "period_start": _("Starts"),
               "period_end": _("Ends"), "owner_user_id": _("Person"), "owner_team_id": _("Team")}  # fmt: skip

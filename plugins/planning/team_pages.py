@@ -117,7 +117,7 @@ def metric_options(session: Session, host: Any, period: Period) -> list[tuple[st
     order = {m.key: index for index, m in enumerate(catalogue.available(host))}
     options = []
     for key in sorted(planned, key=lambda k: (order.get(k, len(order)), k)):
-        info = catalogue.describe(host, key)
+        info = catalogue.describe(host, key, session)
         options.append((key, info.label if info.available else _("%(key)s (switched off)") % {"key": key}, True))
     options += [(m.key, m.label, False) for m in catalogue.available(host) if m.key not in planned]
     return options

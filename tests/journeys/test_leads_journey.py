@@ -188,6 +188,7 @@ def test_leads_journey(browse: Any, partner_site: PartnerSite) -> None:
         assert sales_page.locator(f"input[name=outcome][value='{outcome}']").is_checked()
     shot(seller, "4-qualify")
     sales_page.locator("#qualify button[type=submit]", has_text="Qualify").click()
+    sales_page.wait_for_url(lambda url: "/qualify" not in url)  # the browser goes to what was made
     sales_page.wait_for_load_state("networkidle")
     clean(seller, "qualify")
 

@@ -59,7 +59,9 @@ def test_the_demo_leads_tell_a_channel_story(app: Any) -> None:
         assert channel_rollups.stored(session) == channel_rollups.counted(session)
         period = channel_report.Period("custom", (now - dt.timedelta(days=400)).date(), now.date())
         report = channel_report.build(session, app.state.voronka.host, period)
-    assert report.total.leads >= 590 and report.total.won > 20 and report.total.revenue > 0
+    # which seeded deals the leads started from is a sample of those created in a window ending now, so the
+    # count moves with the clock: ~120 deals, about 45 closed, a third of those won (15 ± 4)
+    assert report.total.leads >= 590 and report.total.won >= 8 and report.total.revenue > 0
 
 
 def test_the_same_seed_makes_the_same_leads() -> None:

@@ -54,7 +54,9 @@ def test_pace_is_the_share_of_the_period_behind_us():
     assert status_of(100, 41, 0.5) == BEHIND
     assert status_of(100, 39, 0.5) == OFF_TRACK
     assert status_of(100, 100, 0.2) == MET
-    assert status_of(100, 10, 1.0) == MISSED
+    assert status_of(100, 10, 1.0, ended=True) == MISSED
+    assert status_of(100, 95, 1.0) == BEHIND  # the last day: deals still close today
+    assert status_of(100, 50, 1.0) == OFF_TRACK
     assert status_of(100, 0, 0.0) == NOT_STARTED
     assert status_of(None, 5, 0.5) == NO_TARGET
 

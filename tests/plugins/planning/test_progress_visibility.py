@@ -45,7 +45,7 @@ def test_a_sales_person_sees_only_their_own(planning):
 
     assert root.figures.actual == 100_00
     assert node(root, "Sofiia Sales").figures.actual == 100_00
-    assert node(root, "Taras Sales").figures.actual == 0
+    assert [child.name for child in root.children] == ["Sofiia Sales"]  # nobody she may not see, not even named
     assert may_view(planning, "sales", "sales") and not may_view(planning, "sales", "sales2")
     assert not may_view(planning, "sales", "manager")
     assert view(planning, "manager", "manager").root.figures.actual == 300_00
@@ -99,3 +99,15 @@ def test_a_metric_of_a_switched_off_plugin_is_unavailable_and_keeps_its_plan(pla
 
     set_enabled(app, "leads", True)
     assert view(planning, "manager", "manager", metric="leads.created").root.figures.status != UNAVAILABLE
+
+
+def test_a_viewer_who_sees_only_their_own_sees_no_one_else_in_a_tree(planning):
+    planning.user("junior", manager="sales")  # a sales person (scope "own") who has someone under them
+    planning.plan("junior", 40_000, actor="admin")
+    with planning.runtime.sessions() as session:
+        own = progress.team_view(session, planning.host, planning.viewer("sales"), planning.uid("sales"),
+                                 "pipeline.revenue_won", Q1_2026)  # fmt: skip
+        everyone = progress.team_view(session, planning.host, planning.viewer("admin"), planning.uid("sales"),
+                                      "pipeline.revenue_won", Q1_2026)  # fmt: skip
+    assert [child.name for child in everyone.root.children] == ["Junior"]
+    assert own.root.children == [] and own.root.children_target is None  # no name, no target leaks

@@ -152,6 +152,7 @@ def test_the_plan_page_edits_with_its_version_and_shows_the_mismatch(client, pla
     ("target", "", "Enter a number"), ("target", "-1", "negative"), ("target", "1e400", "not"),
     ("target", "9" * 30, "too large"), ("target", "9" * 50, "not a number"), ("target", "99999999999999", "too large"),
     ("stretch", "5", "at least the target"), ("target", "1.234", "decimal places"),
+    ("target", "1e99999999", "too large"), ("stretch", "9e999990", "too large"),  # int() of these takes hours
 ])  # fmt: skip
 def test_bad_numbers_on_the_plan_page_are_a_400(client, planning, field, value, message):
     plan = planning.plan("sales", 100_000)
@@ -209,3 +210,19 @@ def test_the_page_shows_the_targets_as_saved(client, planning):
     assert 'value="7.00"' in page.text and 'value="2.00"' in page.text and 'value="10.00"' in page.text
     # the operator has no plan yet: 1.00 of the 10.00 is left
     assert "adds up to UAH9.00 of UAH10.00 — UAH1.00 not distributed" in page.text
+
+
+def test_a_money_plan_reads_as_money_while_its_plugin_is_off(client, planning, app):
+    from voronka.core.db import write_transaction
+    from voronka.core.plugin_state import switch_plugins
+
+    plan = planning.plan("sales", 125_000_000)  # ₴1,250,000.00 of revenue won
+    with write_transaction(planning.runtime.sessions) as session:
+        switch_plugins(session, planning.host, ["leads", "pipeline"], enable=False)
+    client.login("admin")
+    page = client.get(f"/planning/plans/{plan}")
+    assert page.status_code == 200 and "switched off" in page.text
+    assert "1250000.00" in page.text or "1,250,000" in page.text or "1 250 000" in page.text
+    response = client.post(f"/planning/plans/{plan}",
+                           data={"target": "1300000", "stretch": "", "note": "", "version": "1"})  # fmt: skip
+    assert response.status_code == 200 and stored(planning)[planning.uid("sales")] == 130_000_000  # hryvnias
