@@ -71,6 +71,10 @@ MAX_MINOR_DIGITS = 17
 """Amounts are stored as 64-bit integers of minor units: more digits than this is never an amount."""
 
 
+class AmountTooLarge(ValueError):
+    """An amount with more digits than any stored amount can have (a form says so rather than "not a number")."""
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount in minor units (kopiyky, cents) with its ISO 4217 currency; never a float.
@@ -106,7 +110,7 @@ class Money:
             raise ValueError(_("%(amount)s is not an amount") % {"amount": repr(amount)})
         scaled = Decimal(amount) * (10**exp)
         if scaled and scaled.adjusted() > MAX_MINOR_DIGITS:  # before int(): "9e999999" would take hours
-            raise ValueError(_("%(amount)s is too large for an amount") % {"amount": str(amount)[:40]})
+            raise AmountTooLarge(_("%(amount)s is too large for an amount") % {"amount": str(amount)[:40]})
         if scaled != scaled.to_integral_value():
             raise ValueError(
                 ngettext(

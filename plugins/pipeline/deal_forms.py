@@ -20,7 +20,7 @@ from voronka.core.i18n import N_
 from voronka.core.i18n import gettext as _
 from voronka.core.ids import existing_owner, parse_id
 from voronka.core.security.visibility import visible
-from voronka.core.types import Money, currency_exponent
+from voronka.core.types import AmountTooLarge, Money, currency_exponent
 from voronka.plugins.contacts.api import Party
 
 from .deal_rules import MAX_AMOUNT_MINOR
@@ -145,6 +145,8 @@ def read_money(
         return {}, {"amount": _("Enter the amount as a number such as 1250.50.")}
     try:
         money = Money.parse(text, code)
+    except AmountTooLarge:
+        return {}, {"amount": _("The amount is too large; check the number of digits.")}
     except (ValueError, ArithmeticError):
         return {}, {
             "amount": _("Enter the amount as a number such as 1250.50 (at most %(n)s decimal places).")
