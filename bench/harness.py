@@ -236,6 +236,17 @@ def new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
+def run_in_new_loop(coroutine: Any) -> Any:
+    """Run ``coroutine`` to the end in a fresh event loop (uvloop when installed), then close the loop."""
+    loop = new_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 # --- uvicorn, one worker ---------------------------------------------------------------------------------
 
 

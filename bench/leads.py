@@ -24,7 +24,6 @@ and ``channel_rollups.recount`` over everything (wall and CPU, once per run).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import random
 import statistics
@@ -43,7 +42,7 @@ from bench.databases import (
     settings_for,
     upgraded,
 )
-from bench.harness import call, lifespan, new_loop, time_calls
+from bench.harness import call, lifespan, run_in_new_loop, time_calls
 from bench.shell import FORM, TOKEN
 from voronka.core.company import company_settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
@@ -268,13 +267,7 @@ def measure(url: str, workdir: Path, repeat: int, recount: bool) -> list[str]:
                                  (time.process_time() - cpu) * 1000 / (repeat + 3)))  # fmt: skip
         app.state.voronka.engine.dispose()
 
-    loop = new_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(pages())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    run_in_new_loop(pages())
     engine.dispose()
     return lines
 

@@ -24,7 +24,6 @@ screen: outcomes, previews and contacts' duplicate matcher for the person and th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import random
 import re
@@ -44,7 +43,7 @@ from bench.databases import (
     settings_for,
     upgraded,
 )
-from bench.harness import call, lifespan, new_loop
+from bench.harness import call, lifespan, run_in_new_loop
 from bench.pipeline import login
 from bench.shell import FORM
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
@@ -301,13 +300,7 @@ def measure(url: str, workdir: Path, repeat: int) -> list[str]:
                                  cpu_total * 1000 / len(walls)))  # fmt: skip
         rt.engine.dispose()
 
-    loop = new_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(run())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    run_in_new_loop(run())
     return lines
 
 

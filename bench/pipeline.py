@@ -28,7 +28,6 @@ open deal each time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import math
 import random
@@ -48,7 +47,7 @@ from bench.databases import (
     settings_for,
     upgraded,
 )
-from bench.harness import call, lifespan, new_loop, time_calls
+from bench.harness import call, lifespan, run_in_new_loop, time_calls
 from bench.shell import FORM, TOKEN
 from voronka.core.company import company_settings
 from voronka.core.db import Base, make_engine, make_sessionmaker, write_transaction
@@ -332,13 +331,7 @@ def measure(url: str, workdir: Path, repeat: int) -> list[str]:
                                  (time.process_time() - cpu) * 1000 / len(moves)))  # fmt: skip
         app.state.voronka.engine.dispose()
 
-    loop = new_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(pages())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    run_in_new_loop(pages())
     engine.dispose()
     return lines
 

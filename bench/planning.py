@@ -24,7 +24,6 @@ rolled back afterwards; ``progress.my_plan`` for the top manager and for a sales
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import time
 import zlib
@@ -42,7 +41,7 @@ from bench.databases import (
     settings_for,
     upgraded,
 )
-from bench.harness import call, lifespan, new_loop, time_calls
+from bench.harness import call, lifespan, run_in_new_loop, time_calls
 from voronka.core.company import company_settings
 from voronka.core.db import make_engine, make_sessionmaker, write_transaction
 from voronka.core.models import ManagerLink, Role, User, UserRole
@@ -212,13 +211,7 @@ def measure(url: str, workdir: Path, repeat: int) -> list[str]:
                     note = "" if first.status == 200 else f" (status {first.status})"
                     lines.append(pipeline_bench._figure(label + note, list(samples), samples.cpu_ms_per_call or 0))
 
-    loop = new_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(pages())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    run_in_new_loop(pages())
     engine.dispose()
     return lines
 

@@ -15,7 +15,6 @@ nobody above them had them during the period.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -28,15 +27,13 @@ from voronka.core.i18n import gettext as _
 from voronka.core.models import ManagerLink, User
 from voronka.core.security.users import load_user
 
-from . import catalogue, periods
+from . import catalogue, periods, segments
 from .kinds import MANAGE
 from .models import BY_HAND, METHODS, PERIOD_KINDS, Plan
 
 MAX_TARGET = 10**15
 """Ten trillion units (minor units of money): more is a typing slip, and sums of many plans stay in 64 bits."""
 OPEN_END = dt.date.max
-MAX_DEPTH = 1000
-"""A hierarchy deeper than this is broken data, not walked for ever."""
 
 
 def before_save(session: Session, plan: Plan, changes: dict[str, Any], actor_id: int | None) -> None:
@@ -206,24 +203,5 @@ def links_during(session: Session, start: dt.date, end: dt.date) -> list[tuple[i
 
 
 def under_during(session: Session, manager_id: int, start: dt.date, end: dt.date) -> set[int]:
-    """Everyone who reported to ``manager_id``, at any depth, on at least one day of ``[start, end)``.
-
-    Walks down the links overlapping the period, narrowing the dates at each step, so someone who joined a
-    sub-team only after its lead had left the manager is not counted.
-    """
-    downward: dict[int, list[tuple[int, dt.date, dt.date]]] = defaultdict(list)
-    for user, boss, a, b in links_during(session, start, end):
-        downward[boss].append((user, a, b))
-    found: set[int] = set()
-    stack = [(manager_id, start, end, 0)]
-    while stack:
-        node, lo, hi, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            break
-        for user, a, b in downward.get(node, []):
-            lo2, hi2 = max(lo, a), min(hi, b)
-            if lo2 >= hi2 or user == manager_id:
-                continue
-            found.add(user)
-            stack.append((user, lo2, hi2, depth + 1))
-    return found
+    """Everyone who reported to ``manager_id``, at any depth, on at least one day of ``[start, end)``."""
+    return segments.under_during(segments.load_links(session, start, end), manager_id, start, end)

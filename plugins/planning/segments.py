@@ -150,7 +150,15 @@ def segments(links: Sequence[Link], root: int, start: dt.date, end: dt.date, *,
     return found
 
 
+def under_during(links: Sequence[Link], manager: int, start: dt.date, end: dt.date) -> set[int]:
+    """Everyone under ``manager`` (at any depth) on at least one day of ``[start, end)``: the union of the
+    trees of the days where the hierarchy changes (it holds still in between)."""
+    found: set[int] = set()
+    for day in boundaries(links, start, end)[:-1]:
+        found |= tree_under(managers_on(links, day), manager).parent.keys()
+    return found
+
+
 def was_under(links: Sequence[Link], manager: int, user: int, start: dt.date, end: dt.date) -> bool:
     """Whether ``user`` was under ``manager`` (at any depth) on some day of ``[start, end)``."""
-    days = boundaries(links, start, end)
-    return any(user in tree_under(managers_on(links, day), manager).parent for day in days[:-1])
+    return user in under_during(links, manager, start, end)
